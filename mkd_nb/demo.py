@@ -4,13 +4,11 @@
 
 # %% ../nbs/06_demo.ipynb #c199c30a
 from __future__ import annotations
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import matplotlib
-import torch
 from fastcore.script import call_parse
 
 from .core import MKD, atomic_write

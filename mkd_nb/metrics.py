@@ -290,7 +290,7 @@ def evaluate(mkd: MKD,  # a trained model
     if normal_data is None: n.append("no held-out normal data given: no thresholds chosen")
     else:
         held = _scores_and_maps(mkd, normal_data, batch_size, False, progress, **kw)
-        res.image_threshold = precision_recall_at(r["scores"], labels, threshold_from_normal(held["scores"], quantile))
-        if labels.any():
-            res.pixel_threshold = precision_recall_at(r["maps"], r["masks"], threshold_from_normal(held["maps"], quantile))
+        if labels.any(): res.image_threshold = precision_recall_at(r["scores"], labels, threshold_from_normal(held["scores"], quantile))
+        if r["masks"].any(): res.pixel_threshold = precision_recall_at(r["maps"], r["masks"], threshold_from_normal(held["maps"], quantile))
+        if not (labels.any() and r["masks"].any()): n.append("precision and recall at a threshold need defective test images and pixels")
     return res
