@@ -26,7 +26,7 @@ def measure(mode, size, n_train, epochs, batch):
     from mkd_nb.core import MKD
     from mkd_nb.losses import mkd_loss
     torch.manual_seed(0)
-    mkd = MKD(source="random", img_size=size, lam=0.5, device="cpu")
+    mkd = MKD(source="random", img_size=size, lam=0.5, batch_size=batch, device="cpu")
     if mode == "vgg16_forward":  # the floor: VGG16's own forward pass up to pool5
         x = torch.rand(batch, 3, size, size)
         x = mkd.prepare(x)
@@ -41,7 +41,7 @@ def measure(mode, size, n_train, epochs, batch):
         return {"ms_per_image": 1000 * sec, "images_per_s": 1 / sec}
     x = torch.rand(n_train, 3, size, size)
     if mode in ("train_cache", "train_no_cache"):
-        h = mkd.fit(x, epochs=epochs, batch_size=batch, cache="memory" if mode == "train_cache" else "none", progress=False)
+        h = mkd.fit(x, epochs=epochs, cache="memory" if mode == "train_cache" else "none", progress=False)
         epoch = min(h["epoch_seconds"][1:])  # steady state: the first epoch warms up; best of the others
         res = {"images_per_s": n_train / epoch}
         if mode == "train_cache":

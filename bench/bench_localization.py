@@ -8,7 +8,7 @@ import argparse, time
 import torch
 
 from mkd_nb.core import MKD
-from mkd_nb.localization import LOCALIZATION_METHODS, attribute, to_heatmap
+from mkd_nb.localization import LOCALIZATION_METHODS, MapSettings, attribute, to_heatmap
 
 
 def per_image(fn, n, device, repeats=3):
@@ -51,6 +51,6 @@ if __name__ == "__main__":
         batched = per_image(lambda: mkd.localize(x, method, batch_size=a.n_images, **kw), len(x), dev, a.repeats)
         def one_at_a_time():
             for xi in x[:a.n_one].split(1):
-                to_heatmap(attribute(mkd, xi, method, samples_per_pass=1, **kw).detach())
+                to_heatmap(attribute(mkd, xi, MapSettings(method, samples_per_pass=1, **kw), guided=mkd.cloner).detach())
         single = per_image(one_at_a_time, a.n_one, dev, a.repeats)
         print(f"{method:<14}{1000 * batched:>16.1f}{1000 * single:>24.1f}{single / batched:>9.1f}x")

@@ -1,1 +1,28 @@
+"""Multiresolution Knowledge Distillation for anomaly detection, notebook-first.
+
+`import mkd_nb` hands out the main names of every module (`mkd_nb.MKD`, `mkd_nb.one_class_split`, `mkd_nb.evaluate`,
+...); each module is loaded the first time one of its names is used, so `import mkd_nb.metrics` alone stays light.
+"""
 __version__ = "0.1.0"
+
+import importlib
+
+_HOMES = {  # name -> the module that defines it
+    "MKD": "core", "MKDConfig": "core",
+    "Source": "models", "Cloner": "models", "mkd_loss": "losses",
+    "PRESETS": "data", "one_class_split": "data", "MVTecAD": "data", "FolderDataset": "data",
+    "make_synthetic_mvtec": "data",
+    "MapSettings": "localization", "train_cloner": "training",
+    "image_auroc": "metrics", "pixel_auroc": "metrics", "aupro": "metrics", "paper_pixel_auroc": "metrics",
+    "detect": "evaluation", "evaluate": "evaluation",
+    "plot_roc": "plots", "plot_score_histograms": "plots", "show_maps": "plots", "save_figure": "plots",
+}
+__all__ = list(_HOMES)
+
+def __getattr__(name):
+    if name not in _HOMES: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+def __dir__(): return sorted(set(globals()) | set(__all__))
