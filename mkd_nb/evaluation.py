@@ -25,7 +25,8 @@ __all__ = ['dataset_labels', 'detect', 'Evaluation', 'scores_and_maps', 'evaluat
 
 # %% ../nbs/08_evaluation.ipynb #ef09a307
 def dataset_labels(data) -> np.ndarray:
-    "Labels (item[1]) of a dataset, from its `labels` attribute if it has one."
+    "Labels (item[1]) of a dataset or DataLoader, from the dataset's `labels` attribute if it has one."
+    if isinstance(data, DataLoader): return np.concatenate([np.asarray(batch[1]) for batch in data])
     data = as_dataset(data)
     labels = getattr(data, "labels", None)
     return np.asarray(labels if labels is not None else [item[1] for item in data])
@@ -71,7 +72,7 @@ def _try(notes: list, fn, *args):
     except MetricUndefined as e: notes.append(str(e)); return None
 
 def scores_and_maps(mkd: MKD,  # a trained model
-                    data,  # a Dataset: images, or (image, label[, mask]) items
+                    data,  # a Dataset (or a DataLoader, iterated as given): images, or (image, label[, mask]) items
                     settings: MapSettings | None = None,  # how the maps are made
                     batch_size: int = 8,  # images per pass
                     with_masks: bool = False,  # items are (image, label, mask): keep labels and masks, maps at mask size
@@ -80,7 +81,8 @@ def scores_and_maps(mkd: MKD,  # a trained model
     "Scores, maps and (with masks) labels and masks of every item of `data`, as numpy arrays."
     out = {"scores": [], "labels": [], "maps": [], "masks": []}
     settings = settings or MapSettings()
-    for batch in tqdm(DataLoader(as_dataset(data), batch_size=batch_size), desc="evaluating", disable=not progress):
+    loader = data if isinstance(data, DataLoader) else DataLoader(as_dataset(data), batch_size=batch_size)
+    for batch in tqdm(loader, desc="evaluating", disable=not progress):
         if with_masks and not (isinstance(batch, (list, tuple)) and len(batch) >= 3):
             raise ValueError("evaluate needs a test set whose items are (image, label, mask), like MVTecAD's")
         x = item_image(batch)

@@ -50,9 +50,13 @@ def plot_score_histograms(detections: list[Detection],  # runs to draw, one pane
     return fig
 
 # %% ../nbs/09_plots.ipynb #b4f5a937
-def show_maps(images: Tensor,  # (B, 3, H, W) images in [0, 1]
-              maps: Tensor,  # (B, H, W) anomaly maps
-              masks: Tensor | None = None,  # (B, H, W) ground truth, non-zero on defects
+def _numpy(x) -> np.ndarray:
+    "A tensor (on any device) or array as a numpy array."
+    return x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x)
+
+def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array
+              maps,  # (B, H, W) anomaly maps, e.g. from `MKD.localize` or `Evaluation.maps`
+              masks=None,  # (B, H, W) ground truth, non-zero on defects
               titles: list[str] | None = None,  # one title per image
               alpha: float = 0.5,  # opacity of the heat map over the image
               cmap: str = "jet",  # colour map of the heat map
@@ -61,14 +65,14 @@ def show_maps(images: Tensor,  # (B, 3, H, W) images in [0, 1]
     n, cols = len(images), 3 if masks is not None else 2
     fig, axs = plt.subplots(n, cols, figsize=(2.4 * cols, 2.4 * n), squeeze=False)
     for i in range(n):
-        img = images[i].detach().cpu().permute(1, 2, 0).numpy()
+        img = _numpy(images[i]).transpose(1, 2, 0)
         panels = [("image", img, {})]
-        if masks is not None: panels.append(("ground truth", masks[i].detach().cpu().numpy(), {"cmap": "gray", "vmin": 0, "vmax": 1}))
+        if masks is not None: panels.append(("ground truth", _numpy(masks[i]), {"cmap": "gray", "vmin": 0, "vmax": 1}))
         panels.append(("heat map", img, {}))
         for ax, (name, data, kw) in zip(axs[i], panels):
             ax.imshow(data, **kw); ax.axis("off")
             ax.set_title(name if titles is None else f"{titles[i]}: {name}", fontsize=8)
-        axs[i, -1].imshow(maps[i].detach().cpu().numpy(), cmap=cmap, alpha=alpha)
+        axs[i, -1].imshow(_numpy(maps[i]), cmap=cmap, alpha=alpha, extent=axs[i, -1].images[0].get_extent())
     fig.tight_layout()
     return fig
 
