@@ -1,12 +1,14 @@
 """Multiresolution Knowledge Distillation for anomaly detection, notebook-first.
 
 `import mkd_nb` hands out the main names of every module (`mkd_nb.MKD`, `mkd_nb.one_class_split`, `mkd_nb.evaluate`,
-...); each module is loaded the first time one of its names is used, so `import mkd_nb.metrics` alone stays light.
+...) and the modules themselves (`mkd_nb.metrics`); each module is loaded the first time it or one of its names is
+used, so `import mkd_nb.metrics` alone stays light.
 """
 __version__ = "0.1.0"
 
-import importlib
+import importlib as _importlib
 
+_MODULES = ("files", "data", "models", "losses", "localization", "training", "core", "metrics", "evaluation", "plots", "demo")
 _HOMES = {  # name -> the module that defines it
     "MKD": "core", "MKDConfig": "core",
     "Source": "models", "Cloner": "models", "mkd_loss": "losses",
@@ -20,9 +22,10 @@ _HOMES = {  # name -> the module that defines it
 __all__ = list(_HOMES)
 
 def __getattr__(name):
+    if name in _MODULES: return _importlib.import_module(f"{__name__}.{name}")
     if name not in _HOMES: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    value = getattr(_importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
     globals()[name] = value
     return value
 
-def __dir__(): return sorted(set(globals()) | set(__all__))
+def __dir__(): return sorted({n for n in globals() if not n.startswith("_")} | set(__all__) | set(_MODULES))

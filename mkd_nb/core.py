@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_core.ipynb #75c05177
 from __future__ import annotations
-import hashlib
+import hashlib, math, numbers
 from dataclasses import asdict, dataclass, fields
 from functools import partial
 from pathlib import Path
@@ -29,6 +29,8 @@ __all__ = ['TRAINING_FIELDS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKDConfig
            'fingerprint', 'read_checkpoint']
 
 # %% ../nbs/06_core.ipynb #d29cb0ec
+def _is_number(x) -> bool: return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+
 @dataclass
 class MKDConfig:
     "Everything that defines an MKD model and its training; the defaults reproduce the paper's setup for MNIST-like data."
@@ -55,10 +57,10 @@ class MKDConfig:
                 raise ValueError(f"score_layers {self.score_layers} must be among the trained layers {self.layers}")
         if self.cloner not in CLONER_WIDTHS: raise ValueError(f"cloner must be one of {list(CLONER_WIDTHS)}, got {self.cloner!r}")
         if self.weighting not in WEIGHTINGS: raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
-        if not self.lam >= 0: raise ValueError(f"lam must be >= 0, got {self.lam}")
+        if not (_is_number(self.lam) and self.lam >= 0): raise ValueError(f"lam must be a number >= 0, got {self.lam!r}")
         if self.img_size is not None: check_integer("img_size", self.img_size, 32)
         self.seed, self.epochs, self.batch_size = check_integer("seed", self.seed, 0), check_integer("epochs", self.epochs), check_integer("batch_size", self.batch_size)
-        if not self.lr > 0: raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not (_is_number(self.lr) and self.lr > 0): raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
         if (self.mean is None) != (self.std is None): raise ValueError("give both mean and std, or neither")
         if self.mean is not None:
             self.mean, self.std = tuple(map(float, self.mean)), tuple(map(float, self.std))
@@ -98,8 +100,9 @@ class MKD(nn.Module):
         if config is not None and kwargs: raise TypeError(f"give an MKDConfig or its fields, not both (got {list(kwargs)})")
         self.config = c = config if config is not None else MKDConfig(**kwargs)
         source_seed, cloner_seed, self._batch_seed = derived_seeds(c.seed)
-        self.source = Source(c.source, c.layers, seed=source_seed)
-        self.cloner = Cloner(c.cloner, c.layers, seed=cloner_seed)
+        with torch.random.fork_rng(devices=[]):  # torch's layers draw a default init first: keep the global stream as it was
+            self.source = Source(c.source, c.layers, seed=source_seed)
+            self.cloner = Cloner(c.cloner, c.layers, seed=cloner_seed)
         self.trained_epochs = 0  # epochs of training the cloner has had
         self.register_buffer("mean", None if c.mean is None else torch.tensor(c.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", None if c.std is None else torch.tensor(c.std).view(1, 3, 1, 1), persistent=False)
@@ -142,14 +145,16 @@ class MKD(nn.Module):
 
     def check_images(self,
                      x,  # images: a (B, 3, H, W) tensor or array, or a list of PIL images or (3, H, W) tensors
-                     index=None,  # dataset indices of the images, to name bad ones (None: positions in the batch)
+                     index=None,  # positions of the images in the data (see `image_batches`), to name bad ones
                     ) -> Tensor:
         "`x` as a float (B, 3, H, W) tensor in [0, 1] of the model's size and dtype, else an error saying what is wrong."
         x = as_images(x)
         if x.ndim != 4: raise ValueError(f"images must have shape (B, 3, H, W), got {tuple(x.shape)}")
         if x.shape[1] != 3:
-            raise ValueError(f"images must have 3 channels, got {x.shape[1]} (shape {tuple(x.shape)}); repeat grey images "
-                             "with x.expand(-1, 3, -1, -1) (the datasets of mkd_nb.data do)")
+            hint = ("channels come last: x.permute(0, 3, 1, 2) (numpy: x.transpose(0, 3, 1, 2))" if x.shape[-1] in (1, 3, 4)
+                    else "repeat grey images with x.expand(-1, 3, -1, -1), keep RGB of RGBA with x[:, :3]")
+            raise ValueError(f"images must have shape (B, 3, H, W), got {tuple(x.shape)}: {hint} (the datasets of mkd_nb.data "
+                             "give (3, H, W) images)")
         if not x.is_floating_point(): raise TypeError(f"images must be float tensors in [0, 1], got {x.dtype}; divide by 255")
         x = x.to(self.dtype)  # float64 or float16 images become the model's float type
         size = self.config.img_size
@@ -159,7 +164,7 @@ class MKD(nn.Module):
         if len(x) == 0: return x
         if not (finite := torch.isfinite(x).flatten(1).all(1)).all():
             bad = (~finite).nonzero().flatten().cpu()
-            where = f"dataset items {torch.as_tensor(index).cpu()[bad].tolist()}" if index is not None else f"batch positions {bad.tolist()}"
+            where = f"positions {torch.as_tensor(index).cpu()[bad].tolist()} of the data" if index is not None else f"batch positions {bad.tolist()}"
             raise ValueError(f"images at {where} contain NaN or infinite pixel values")
         lo, hi = x.aminmax()
         if lo < -1e-3 or hi > 1 + 1e-3:
@@ -172,14 +177,16 @@ class MKD(nn.Module):
 def fit(self: MKD,
         data,  # normal training images: a Dataset, a DataLoader, or images in any form of `check_images`
         epochs: int | None = None,  # passes over the data (None: the configuration's)
+        lr: float | None = None,  # Adam learning rate (None: the configuration's)
+        batch_size: int | None = None,  # images per step (None: the configuration's)
         **kwargs) -> dict:
     "Train the cloner to mimic the source on normal images; returns the per-epoch loss and time history."
     c = self.config
-    epochs = c.epochs if epochs is None else check_integer("epochs", epochs)
+    epochs, lr, batch_size = (c.epochs if epochs is None else epochs), (c.lr if lr is None else lr), (c.batch_size if batch_size is None else batch_size)
     loss_fn = partial(mkd_loss, lam=c.lam, weighting=c.weighting, layers=c.layers)
     to_input = lambda x, idx: self.prepare(self.check_images(x, idx))
     self.train()
-    try: history = train_cloner(self.cloner, self.source, data, loss_fn, epochs, c.lr, c.batch_size, self._batch_seed, to_input, **kwargs)
+    try: history = train_cloner(self.cloner, self.source, data, loss_fn, epochs, lr, batch_size, self._batch_seed, to_input, **kwargs)
     finally: self.eval()
     self.trained_epochs += epochs
     return history
@@ -194,10 +201,12 @@ def score(self: MKD,
           progress: bool = False,  # show a progress bar
          ) -> Tensor:
     "Anomaly scores of `data`, shape (N,), on the CPU: higher is more anomalous."
+    was_training = self.training
     self.eval()
-    batches = image_batches(data, batch_size, num_workers=num_workers)
-    scores = [self(self.check_images(x.to(self.device), idx)).float().cpu()
-              for x, idx in tqdm(batches, desc="scoring", disable=not progress, leave=False)]
+    try: scores = [self(self.check_images(x.to(self.device), idx)).float().cpu()
+                   for x, idx in tqdm(image_batches(data, batch_size, num_workers=num_workers), desc="scoring",
+                                      disable=not progress, leave=False)]
+    finally: self.train(was_training)
     return torch.cat(scores) if scores else torch.empty(0)
 
 # %% ../nbs/06_core.ipynb #76bb2256
@@ -225,13 +234,17 @@ def fingerprint(module: nn.Module) -> str:
 
 def read_checkpoint(path: str | Path) -> dict:
     "The content of an mkd_nb checkpoint file, with a clear error if it is missing, corrupt or something else."
-    path = Path(path)
+    path = Path(path).expanduser()
+    if path.is_dir(): raise IsADirectoryError(f"checkpoint {path} is a folder, not a file")
     if not path.is_file(): raise FileNotFoundError(f"checkpoint {path} does not exist")
     try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise ValueError(f"{path} is not a readable checkpoint (corrupt or not written by torch.save): {e}") from e
+    except Exception as e:  # torch's first line says what failed; its further advice (weights_only=False) is unsafe here
+        raise ValueError(f"{path} is not a readable checkpoint (corrupt, or not written by MKD.save): "
+                         f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not an mkd_nb checkpoint ({CHECKPOINT_FORMAT!r})")
     if missing := [k for k in CHECKPOINT_KEYS if k not in ckpt]: raise ValueError(f"{path} is an incomplete checkpoint: no {missing}")
+    if not isinstance(ckpt["config"], dict): raise ValueError(f"{path} is a damaged checkpoint: its config is not a dict")
     if unknown := set(ckpt["config"]) - {f.name for f in fields(MKDConfig)}:
         raise ValueError(f"{path} was written by mkd_nb {ckpt['version']} with settings this version does not know: {sorted(unknown)}")
     return ckpt

@@ -23,8 +23,8 @@ from .files import atomic_folder, atomic_write
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PRESETS', 'HIGH_BIT_DEPTH', 'DATASET_CLASSES', 'DATASETS', 'IMAGE_EXTENSIONS',
            'Preset', 'get_preset', 'standard_mode', 'three_channels', 'pil_to_tensor', 'preset_transform',
            'OneClassSplit', 'one_class_split', 'unpack_idx_gz', 'extract_archive', 'check_integer', 'list_images',
-           'load_image', 'MVTecAD', 'make_synthetic_mvtec', 'FolderDataset', 'as_images', 'item_image', 'as_dataset',
-           'IndexedImages', 'image_batches']
+           'load_image', 'MVTecAD', 'make_synthetic_mvtec', 'FolderDataset', 'as_images', 'item_image', 'batch_images',
+           'as_dataset', 'IndexedImages', 'image_batches']
 
 # %% ../nbs/01_data.ipynb #b81e7969
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -140,7 +140,7 @@ def one_class_split(dataset: str,  # "digits" (embedded), "mnist", "fashion_mnis
     "The training or test split of the one-class problem of `dataset` whose normal class is `normal_class`."
     if dataset not in DATASETS: raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
     classes = DATASET_CLASSES[dataset]
-    if not (isinstance(normal_class, (int, np.integer)) and 0 <= normal_class < len(classes)):
+    if isinstance(normal_class, bool) or not (isinstance(normal_class, (int, np.integer)) and 0 <= normal_class < len(classes)):
         raise ValueError(f"normal_class must be an integer from 0 to {len(classes) - 1} ({dataset}: {', '.join(classes)}), "
                          f"got {normal_class!r}")
     if dataset == "digits":
@@ -228,7 +228,11 @@ class MVTecAD(Dataset):
         if not (folder / split).is_dir(): raise FileNotFoundError(f"{folder / split} is missing")
         self.category, self.img_size = category, img_size
         self.samples = []  # (image path, defect type, mask path or None)
-        defects = ["good"] if split == "train" else sorted(p.name for p in (folder / split).iterdir() if p.is_dir())
+        if split == "test" and (loose := list_images(folder / split)):
+            raise ValueError(f"{folder / split} holds images directly ({loose[0].name}, ...): in the MVTec AD layout they "
+                             "belong in test/good/ or in a folder named after their defect")
+        defects = ["good"] if split == "train" else sorted(p.name for p in (folder / split).iterdir()
+                                                           if p.is_dir() and not p.name.startswith("."))
         for defect in defects:
             for img in list_images(folder / split / defect):
                 mask = None if defect == "good" else folder / "ground_truth" / defect / f"{img.stem}_mask.png"
@@ -324,7 +328,8 @@ class FolderDataset(Dataset):
                 ):
         root, img_size = Path(root), check_integer("img_size", img_size)
         if not root.is_dir(): raise FileNotFoundError(f"image folder {root} does not exist")
-        self.paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+        self.paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+                            and not any(part.startswith(".") for part in p.relative_to(root).parts))  # no hidden files
         if not self.paths: raise FileNotFoundError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found in {root}")
         self.label, self.transform = label, preset_transform(Preset("folder", img_size, img_size))
 
@@ -347,9 +352,25 @@ def as_images(images) -> Tensor:
 
 def item_image(item) -> Tensor:
     "The image of a dataset item (the item itself, or the first element of a tuple) as a tensor."
-    image = item[0] if isinstance(item, (tuple, list)) else item
+    image = item[0] if isinstance(item, (tuple, list)) and item else item
     if isinstance(image, Image.Image): return pil_to_tensor(image)
-    return torch.from_numpy(image) if isinstance(image, np.ndarray) else image
+    if isinstance(image, np.ndarray): return torch.from_numpy(image)
+    if isinstance(image, Tensor): return image
+    raise TypeError(f"an item of image data must be an image (tensor, array, PIL image) or a tuple starting with one, "
+                    f"got {type(image).__name__}")
+
+def _is_image(x) -> bool: return isinstance(x, Image.Image) or (isinstance(x, (Tensor, np.ndarray)) and x.ndim == 3)
+
+def batch_images(batch) -> Tensor:
+    "The images of a batch from a DataLoader: the batch, its first element (`(images, labels)`), or a list of images or items."
+    if isinstance(batch, (Tensor, np.ndarray)): return as_images(batch)
+    if isinstance(batch, (list, tuple)) and batch:
+        head = batch[0]
+        if isinstance(head, (Tensor, np.ndarray)) and head.ndim == 4: return as_images(head)  # default collate
+        if isinstance(head, (list, tuple)) and head and all(_is_image(i) for i in head): return as_images(head)
+        return as_images(batch)  # a list of images, or of (image, label) items
+    raise TypeError(f"a DataLoader batch must hold images as a tensor, as the first element of a tuple, or as a list; "
+                    f"got {type(batch).__name__}")
 
 def as_dataset(data) -> Dataset:
     "`data` as a map-style Dataset: images in any form of `as_images` become one; a Dataset stays as it is."
@@ -367,13 +388,17 @@ class IndexedImages(Dataset):
 def image_batches(data,  # images in any form of `as_images`, a Dataset, or a DataLoader (iterated as given)
                   batch_size: int = 64,  # images per batch (not for a DataLoader, which has its own)
                   shuffle: bool = False,  # shuffle the items (not for a DataLoader)
-                  generator: torch.Generator | None = None,  # random generator of the shuffling
+                  generator: torch.Generator | None = None,  # random generator of the shuffling (None: a fresh one)
                   num_workers: int = 0,  # DataLoader workers (not for a DataLoader)
                  ):
-    "Batches `(images, indices)` of any image data; the indices name the dataset's items (None for a DataLoader)."
+    "Batches `(images, positions)` of any image data: the positions of the items in the data, or in a DataLoader's order."
     if isinstance(data, DataLoader):
-        for batch in data: yield item_image(batch), None
+        seen = 0
+        for batch in data:
+            x = batch_images(batch)
+            yield x, torch.arange(seen, seen + len(x))
+            seen += len(x)
         return
     check_integer("batch_size", batch_size)
-    yield from DataLoader(IndexedImages(as_dataset(data)), batch_size=batch_size, shuffle=shuffle, generator=generator,
-                          num_workers=num_workers)
+    yield from DataLoader(IndexedImages(as_dataset(data)), batch_size=batch_size, shuffle=shuffle,
+                          generator=generator or torch.Generator(), num_workers=num_workers)  # leaves torch's global RNG alone

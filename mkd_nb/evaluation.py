@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .core import MKD
-from .data import as_dataset, item_image
+from .data import as_dataset, check_integer, item_image
 from .localization import MapSettings
 from .metrics import (Detection, MetricUndefined, aupro, f1_max, image_auroc, paper_pixel_auroc, pixel_auroc,
                             precision_recall_at, threshold_from_normal)
@@ -25,19 +25,22 @@ __all__ = ['dataset_labels', 'detect', 'Evaluation', 'scores_and_maps', 'evaluat
 
 # %% ../nbs/08_evaluation.ipynb #ef09a307
 def dataset_labels(data) -> np.ndarray:
-    "Labels (item[1]) of a dataset or DataLoader, from the dataset's `labels` attribute if it has one."
-    if isinstance(data, DataLoader): return np.concatenate([np.asarray(batch[1]) for batch in data])
+    "Labels (item[1]) of a dataset, from its `labels` attribute if it has one."
     data = as_dataset(data)
     labels = getattr(data, "labels", None)
-    return np.asarray(labels if labels is not None else [item[1] for item in data])
+    return np.asarray(labels if labels is not None else [data[i][1] for i in range(len(data))])
 
 def detect(mkd: MKD,  # trained model
-           data,  # labelled test set: items (image, label, ...)
+           data,  # labelled test set: items (image, label, ...); or a DataLoader of such batches, taken as given
            name: str = "",  # name of the run
-           batch_size: int = 64,  # images per forward pass
+           batch_size: int = 64,  # images per forward pass (a DataLoader brings its own)
           ) -> Detection:
     "Score a labelled test set with `mkd`."
-    return Detection(name, mkd.score(data, batch_size=batch_size).numpy(), dataset_labels(data))
+    if not isinstance(data, DataLoader): return Detection(name, mkd.score(data, batch_size=batch_size).numpy(), dataset_labels(data))
+    scores, labels = [], []  # a loader may shuffle or augment: scores and labels come from the same pass
+    for batch in data:
+        scores.append(mkd.score(item_image(batch))); labels.append(torch.as_tensor(batch[1]))
+    return Detection(name, torch.cat(scores).numpy(), torch.cat(labels).numpy())
 
 # %% ../nbs/08_evaluation.ipynb #0fd93dde
 @dataclass
@@ -80,7 +83,7 @@ def scores_and_maps(mkd: MKD,  # a trained model
                    ) -> dict:
     "Scores, maps and (with masks) labels and masks of every item of `data`, as numpy arrays."
     out = {"scores": [], "labels": [], "maps": [], "masks": []}
-    settings = settings or MapSettings()
+    settings, batch_size = settings or MapSettings(), check_integer("batch_size", batch_size)
     loader = data if isinstance(data, DataLoader) else DataLoader(as_dataset(data), batch_size=batch_size)
     for batch in tqdm(loader, desc="evaluating", disable=not progress):
         if with_masks and not (isinstance(batch, (list, tuple)) and len(batch) >= 3):
@@ -91,6 +94,7 @@ def scores_and_maps(mkd: MKD,  # a trained model
         if maps.shape[-2:] != size: maps = F.interpolate(maps[:, None], size=tuple(size), mode="bilinear", align_corners=False)[:, 0]
         out["scores"].append(mkd.score(x)); out["maps"].append(maps.cpu())
         if with_masks: out["labels"].append(torch.as_tensor(batch[1])); out["masks"].append(batch[2])
+    if not out["scores"]: raise ValueError("no images to evaluate: the data is empty")
     return {k: torch.cat(v).numpy() if v else None for k, v in out.items()}
 
 @delegates(MapSettings)
@@ -103,6 +107,7 @@ def evaluate(mkd: MKD,  # a trained model
              **kwargs) -> Evaluation:
     "Image AUROC, pixel AUROC, AU-PRO@0.3, F1-max, the paper's pixel AUROC and thresholds from normal data."
     settings = MapSettings(**kwargs)
+    if not 0 <= quantile <= 1: raise ValueError(f"quantile must be in [0, 1], got {quantile!r}")
     r = scores_and_maps(mkd, data, settings, batch_size, with_masks=True, progress=progress)
     labels = r["labels"]
     res = Evaluation(scores=r["scores"], labels=labels, maps=r["maps"], masks=r["masks"])

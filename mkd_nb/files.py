@@ -16,13 +16,20 @@ def _sibling(path: Path, suffix: str = "") -> Path:
     "A fresh, hidden name in `path`'s folder for a temporary copy of `path`."
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp{suffix}")
 
+def _destination(path: str | Path) -> Path:
+    "`path` with `~` expanded and a symbolic link followed (as `open` would), its folder created; errors name the path."
+    path = Path(os.path.realpath(Path(path).expanduser()))
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(f"cannot write {path}: a file stands where a folder of that path should be") from None
+    return path
+
 def atomic_write(path: str | Path,  # the file to create or replace
                  write,  # called with a temporary path in the same folder, which it must create and fill
                 ) -> Path:
     "Create `path` by `write`-ing a temporary file beside it and renaming it: `path` is complete, or as it was."
-    path = Path(path)
+    path = _destination(path)
     if path.is_dir(): raise IsADirectoryError(f"cannot write {path}: it is a folder; give the path of a file in it")
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(path, path.suffix)  # keep the suffix: some writers choose the format from it
     try:
         write(tmp)
@@ -36,9 +43,8 @@ def atomic_folder(dest: str | Path,  # the folder to create
                   overwrite: bool = False,  # replace an existing `dest` (else: an error before any work)
                  ):
     "Fill a temporary folder beside `dest` in a `with` block; it becomes `dest` only if the block completes."
-    dest = Path(dest)
+    dest = _destination(dest)
     if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists; pass overwrite=True to replace it")
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(dest)
     tmp.mkdir()
     try:

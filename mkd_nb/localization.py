@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_localization.ipynb #ca2bbbea
 from __future__ import annotations
-import math, warnings
+import math, numbers, warnings
 from dataclasses import dataclass
 
 import torch
@@ -41,12 +41,19 @@ def to_heatmap(attributions: Tensor,  # (B, C, H, W) attributions
         maps = ((maps - lo[:, None, None]) / (hi - lo).clamp_min(1e-12)[:, None, None]).clamp(0, 1)
     if gaussian_sigma:
         k = 2 * math.ceil(4 * gaussian_sigma) + 1  # scipy's gaussian_filter reaches 4 sigma as well
+        k = min(k, 2 * min(maps.shape[-2:]) - 1)  # reflection padding allows at most the image's side on each side
         maps = gaussian_blur(maps[:, None], [k, k], [gaussian_sigma, gaussian_sigma])[:, 0]
     return maps
 
 # %% ../nbs/04_localization.ipynb #22e80f67
 LOCALIZATION_METHODS = ("gradients", "smoothgrad", "gbp")
 INPUT_RANGE = (0.0, 1.0)  # pixel values the model takes; SmoothGrad's noise is relative to this range
+
+def _non_negative(name: str, value) -> float:
+    "`value` as a float if it is a finite real number >= 0 (numpy's included), else an error naming `name`."
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 @dataclass
 class MapSettings:
@@ -64,11 +71,8 @@ class MapSettings:
             raise ValueError(f"method must be one of {LOCALIZATION_METHODS}, got {self.method!r}")
         self.n_samples, self.seed = check_integer("n_samples", self.n_samples), check_integer("seed", self.seed, 0)
         self.samples_per_pass = check_integer("samples_per_pass", self.samples_per_pass, allow_none=True)
-        if not (isinstance(self.noise, (int, float)) and math.isfinite(self.noise) and self.noise >= 0):
-            raise ValueError(f"noise must be a finite number >= 0, got {self.noise!r}")
-        s = self.gaussian_sigma
-        if s is not None and not (isinstance(s, (int, float)) and math.isfinite(s) and s >= 0):
-            raise ValueError(f"gaussian_sigma must be a number >= 0 or None, got {s!r}")
+        self.noise = _non_negative("noise", self.noise)
+        if self.gaussian_sigma is not None: self.gaussian_sigma = _non_negative("gaussian_sigma", self.gaussian_sigma)
 
 # %% ../nbs/04_localization.ipynb #439d070c
 class GuidedOnly(nn.Module):

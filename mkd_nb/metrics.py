@@ -65,6 +65,7 @@ def threshold_from_normal(values,  # scores or maps of held-out normal images on
                           quantile: float = 0.99,  # share of normal values that must stay below the threshold
                          ) -> float:
     "A decision threshold: the `quantile` of values from normal images the model was not trained on."
+    if not 0 <= quantile <= 1: raise ValueError(f"quantile must be in [0, 1], got {quantile!r}")
     values = _flat(values)
     if len(values) == 0: raise ValueError("no normal values to choose a threshold from")
     return float(np.quantile(values, quantile))
@@ -124,6 +125,7 @@ def aupro(maps, masks,
           max_fpr: float = 0.3,  # integrate the PRO curve up to this false positive rate
          ) -> float:
     "Area under the per-region-overlap curve up to `max_fpr`, divided by `max_fpr` (MVTec AD's AU-PRO)."
+    if not 0 < max_fpr <= 1: raise ValueError(f"max_fpr must be in (0, 1], got {max_fpr!r}")
     fpr, pro, _ = pro_curve(maps, masks)
     end = np.searchsorted(fpr, max_fpr, side="right")
     if end < len(fpr) and fpr[end - 1] < max_fpr:  # interpolate the curve at exactly max_fpr

@@ -38,6 +38,7 @@ def plot_score_histograms(detections: list[Detection],  # runs to draw, one pane
                           title: str = "anomaly scores of the test images",
                          ):
     "Histograms of the scores of normal and anomalous test images, one panel per run; returns the figure."
+    if not detections: raise ValueError("no detections to draw")
     nrows, ncols = -(-len(detections) // ncols), min(ncols, len(detections))
     fig, axs = plt.subplots(nrows, ncols, figsize=(3 * ncols, 2.6 * nrows), squeeze=False)
     for ax, d in zip(axs.flat, detections):
@@ -62,6 +63,7 @@ def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array
               cmap: str = "jet",  # colour map of the heat map
              ):
     "A figure with one row per image: image | ground truth | heat map overlay; returns the figure."
+    if len(images) == 0 or len(images) != len(maps): raise ValueError(f"need one map per image, got {len(images)} images and {len(maps)} maps")
     n, cols = len(images), 3 if masks is not None else 2
     fig, axs = plt.subplots(n, cols, figsize=(2.4 * cols, 2.4 * n), squeeze=False)
     for i in range(n):
@@ -83,4 +85,5 @@ def save_figure(fig,  # a matplotlib figure
                ) -> Path:
     "Write `fig` to `path` atomically."
     path = Path(path)
+    if not path.suffix: raise ValueError(f"{path} has no suffix to name the figure's format (.png, .pdf, .svg)")
     return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix[1:], bbox_inches="tight"))

@@ -129,6 +129,7 @@ def train_cloner(cloner: nn.Module,  # the network to train, on its device
                 loss.backward()
                 opt.step()
                 total, seen = total + loss.item() * len(x), seen + len(x)
+            if seen == 0: raise ValueError("the DataLoader gave no images (an empty dataset, or drop_last with fewer images than a batch?)")
             history["loss"].append(total / seen)
             history["epoch_seconds"].append(time.perf_counter() - t)
             bar.set_postfix(loss=f"{history['loss'][-1]:.4g}")
