@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_core.ipynb #75c05177
 from __future__ import annotations
-import hashlib, math, numbers
+import hashlib
 from dataclasses import asdict, dataclass, fields
 from functools import partial
 from pathlib import Path
@@ -17,8 +17,8 @@ from torch import nn, Tensor
 from tqdm.auto import tqdm
 
 import mkd_nb
-from .data import as_images, check_integer, get_preset, image_batches
-from .files import atomic_write
+from .basics import atomic_write, check_integer, check_number
+from .data import as_images, get_preset, image_batches
 from .localization import MapSettings, anomaly_maps
 from .losses import WEIGHTINGS, mkd_loss
 from .models import CLONER_WIDTHS, CRITICAL_LAYERS, Cloner, Source, check_layers
@@ -29,8 +29,6 @@ __all__ = ['TRAINING_FIELDS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKDConfig
            'fingerprint', 'read_checkpoint']
 
 # %% ../nbs/06_core.ipynb #d29cb0ec
-def _is_number(x) -> bool: return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
-
 @dataclass
 class MKDConfig:
     "Everything that defines an MKD model and its training; the defaults reproduce the paper's setup for MNIST-like data."
@@ -57,10 +55,10 @@ class MKDConfig:
                 raise ValueError(f"score_layers {self.score_layers} must be among the trained layers {self.layers}")
         if self.cloner not in CLONER_WIDTHS: raise ValueError(f"cloner must be one of {list(CLONER_WIDTHS)}, got {self.cloner!r}")
         if self.weighting not in WEIGHTINGS: raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
-        if not (_is_number(self.lam) and self.lam >= 0): raise ValueError(f"lam must be a number >= 0, got {self.lam!r}")
+        self.lam = check_number("lam", self.lam)
         if self.img_size is not None: check_integer("img_size", self.img_size, 32)
         self.seed, self.epochs, self.batch_size = check_integer("seed", self.seed, 0), check_integer("epochs", self.epochs), check_integer("batch_size", self.batch_size)
-        if not (_is_number(self.lr) and self.lr > 0): raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
+        self.lr = check_number("lr", self.lr, strict=True)
         if (self.mean is None) != (self.std is None): raise ValueError("give both mean and std, or neither")
         if self.mean is not None:
             self.mean, self.std = tuple(map(float, self.mean)), tuple(map(float, self.std))
@@ -107,7 +105,7 @@ class MKD(nn.Module):
         self.register_buffer("mean", None if c.mean is None else torch.tensor(c.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", None if c.std is None else torch.tensor(c.std).view(1, 3, 1, 1), persistent=False)
         self.to(default_device() if device is None else device)
-        self.to(memory_format=torch.channels_last)  # faster convolutions (about 1.8x for scoring on a 2-core CPU)
+        self.to(memory_format=torch.channels_last)  # faster convolutions on CPUs (bench/bench_detection.py)
         self.eval()
 
     @classmethod
@@ -120,12 +118,6 @@ class MKD(nn.Module):
 
     @property
     def dtype(self) -> torch.dtype: return next(self.cloner.parameters()).dtype
-
-    def train(self, mode: bool = True):
-        "Train mode applies to the cloner only; the source stays in eval mode."
-        super().train(mode)
-        self.source.eval()
-        return self
 
     def prepare(self, x: Tensor) -> Tensor:
         "Images in [0, 1] as the networks expect them: normalised if the preset says so, in channels-last layout."
@@ -185,8 +177,12 @@ def fit(self: MKD,
     epochs, lr, batch_size = (c.epochs if epochs is None else epochs), (c.lr if lr is None else lr), (c.batch_size if batch_size is None else batch_size)
     loss_fn = partial(mkd_loss, lam=c.lam, weighting=c.weighting, layers=c.layers)
     to_input = lambda x, idx: self.prepare(self.check_images(x, idx))
+    before = {k: v.clone() for k, v in self.cloner.state_dict().items()}
     self.train()
     try: history = train_cloner(self.cloner, self.source, data, loss_fn, epochs, lr, batch_size, self._batch_seed, to_input, **kwargs)
+    except Exception:
+        self.cloner.load_state_dict(before)  # a fit that fails leaves the model as it was
+        raise
     finally: self.eval()
     self.trained_epochs += epochs
     return history
@@ -232,7 +228,8 @@ def fingerprint(module: nn.Module) -> str:
         h.update(name.encode()); h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
-def read_checkpoint(path: str | Path) -> dict:
+def read_checkpoint(path: str | Path,  # a file written by `MKD.save`
+                   ) -> dict:
     "The content of an mkd_nb checkpoint file, with a clear error if it is missing, corrupt or something else."
     path = Path(path).expanduser()
     if path.is_dir(): raise IsADirectoryError(f"checkpoint {path} is a folder, not a file")
@@ -251,7 +248,9 @@ def read_checkpoint(path: str | Path) -> dict:
 
 # %% ../nbs/06_core.ipynb #43d18f58
 @patch
-def save(self: MKD, path: str | Path) -> Path:
+def save(self: MKD,
+         path: str | Path,  # the file to write (its folder is created)
+        ) -> Path:
     "Write the cloner's weights, the configuration, the library version and the source's fingerprint to `path`."
     state = {k: v.cpu() for k, v in self.cloner.state_dict().items()}
     if bad := [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]:

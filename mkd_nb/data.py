@@ -17,14 +17,14 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision import datasets, transforms
 from torchvision.transforms.functional import to_tensor
 
-from .files import atomic_folder, atomic_write
+from .basics import atomic_folder, atomic_write, check_integer
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PRESETS', 'HIGH_BIT_DEPTH', 'DATASET_CLASSES', 'DATASETS', 'IMAGE_EXTENSIONS',
            'Preset', 'get_preset', 'standard_mode', 'three_channels', 'pil_to_tensor', 'preset_transform',
-           'OneClassSplit', 'one_class_split', 'unpack_idx_gz', 'extract_archive', 'check_integer', 'list_images',
-           'load_image', 'MVTecAD', 'make_synthetic_mvtec', 'FolderDataset', 'as_images', 'item_image', 'batch_images',
-           'as_dataset', 'IndexedImages', 'image_batches']
+           'OneClassSplit', 'one_class_split', 'unpack_idx_gz', 'extract_archive', 'list_images', 'load_image',
+           'MVTecAD', 'make_synthetic_mvtec', 'FolderDataset', 'as_images', 'item_image', 'batch_fields',
+           'batch_images', 'as_dataset', 'IndexedImages', 'image_batches']
 
 # %% ../nbs/01_data.ipynb #b81e7969
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -184,17 +184,6 @@ def extract_archive(archive: str | Path,  # a .tar(.gz) archive
 # %% ../nbs/01_data.ipynb #56603b37
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
-def check_integer(name: str,  # the argument's name, for the message
-                  value,  # the value given
-                  minimum: int = 1,  # the smallest value allowed
-                  allow_none: bool = False,  # None is allowed too (and returned as it is)
-                 ) -> int | None:
-    "`value` if it is an integer of at least `minimum`, else an error naming the argument `name`."
-    if value is None and allow_none: return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer of at least {minimum}{' or None' if allow_none else ''}, got {value!r}")
-    return int(value)
-
 def list_images(folder: Path) -> list[Path]:
     "Image files directly inside `folder`, sorted by name."
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
@@ -332,6 +321,7 @@ class FolderDataset(Dataset):
                             and not any(part.startswith(".") for part in p.relative_to(root).parts))  # no hidden files
         if not self.paths: raise FileNotFoundError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found in {root}")
         self.label, self.transform = label, preset_transform(Preset("folder", img_size, img_size))
+        self.labels = torch.full((len(self.paths),), label)
 
     def __len__(self): return len(self.paths)
     def __getitem__(self, i): return self.transform(load_image(self.paths[i])), self.label
@@ -361,16 +351,29 @@ def item_image(item) -> Tensor:
 
 def _is_image(x) -> bool: return isinstance(x, Image.Image) or (isinstance(x, (Tensor, np.ndarray)) and x.ndim == 3)
 
-def batch_images(batch) -> Tensor:
-    "The images of a batch from a DataLoader: the batch, its first element (`(images, labels)`), or a list of images or items."
-    if isinstance(batch, (Tensor, np.ndarray)): return as_images(batch)
+def _stacked(values) -> Tensor:
+    "One tensor from a tensor, or from a list of tensors or numbers."
+    if isinstance(values, Tensor): return values
+    return torch.stack([torch.as_tensor(v) for v in values]) if len(values) else torch.empty(0)
+
+def batch_fields(batch) -> tuple[Tensor, ...]:
+    "A batch from a DataLoader as (images, labels, ...): collated `(images, labels)`, a tensor, or a list of images or items."
+    if isinstance(batch, (Tensor, np.ndarray)): return (as_images(batch),)
     if isinstance(batch, (list, tuple)) and batch:
         head = batch[0]
-        if isinstance(head, (Tensor, np.ndarray)) and head.ndim == 4: return as_images(head)  # default collate
-        if isinstance(head, (list, tuple)) and head and all(_is_image(i) for i in head): return as_images(head)
-        return as_images(batch)  # a list of images, or of (image, label) items
+        if (isinstance(head, (Tensor, np.ndarray)) and head.ndim == 4) or \
+           (isinstance(head, (list, tuple)) and head and all(_is_image(i) for i in head)):  # (images, labels, ...)
+            return (as_images(head), *map(_stacked, batch[1:]))
+        if all(_is_image(i) for i in batch): return (as_images(batch),)  # a list of images
+        if all(isinstance(i, (list, tuple)) and i and _is_image(i[0]) for i in batch):  # a list of (image, label, ...) items
+            images, *rest = zip(*batch)
+            return (as_images(list(images)), *map(_stacked, rest))
     raise TypeError(f"a DataLoader batch must hold images as a tensor, as the first element of a tuple, or as a list; "
                     f"got {type(batch).__name__}")
+
+def batch_images(batch) -> Tensor:
+    "The images of a batch from a DataLoader (see `batch_fields`)."
+    return batch_fields(batch)[0]
 
 def as_dataset(data) -> Dataset:
     "`data` as a map-style Dataset: images in any form of `as_images` become one; a Dataset stays as it is."

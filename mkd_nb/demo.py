@@ -15,7 +15,7 @@ from fastcore.script import call_parse
 from .core import MKD, MKDConfig
 from .data import DATASET_CLASSES, DATASETS, get_preset, one_class_split
 from .evaluation import detect
-from .files import atomic_write
+from .basics import atomic_write
 from .metrics import Detection
 from .models import CRITICAL_LAYERS, SourceWeightsUnavailable, imagenet_vgg16_state_dict
 from .plots import plot_roc, plot_score_histograms, save_figure
@@ -57,7 +57,8 @@ def one_class_experiment(dataset: str = "digits",  # "digits", "mnist", "fashion
         if progress: print(f"normal class {k}: AUROC {detections[-1].auroc:.4f}")
     return detections
 
-def results_table(detections: list[Detection]) -> pd.DataFrame:
+def results_table(detections: list[Detection],  # one run per normal class
+                 ) -> pd.DataFrame:
     "AUROC (%) of every run and their mean, one column each, as the paper's tables."
     row = {d.name: 100 * d.auroc for d in detections}
     return pd.DataFrame([{**row, "mean": np.mean(list(row.values()))}], index=["AUROC %"]).round(2)
@@ -77,8 +78,8 @@ def run_demo(dataset: str = "digits",  # dataset: digits (embedded, offline), mn
              source: str = "imagenet",  # source weights: imagenet (falls back to random, announced, if offline), random, or a path
              cloner: str = "compact",  # cloner: compact (the paper's) or equal (VGG16's widths)
              layers: str = ",".join(CRITICAL_LAYERS),  # critical layers, comma-separated, among pool2,pool3,pool4,pool5
-             epochs: int = None,  # training epochs (default: the dataset's reference value, 51 for digits)
-             lam: float = None,  # loss weight lambda (default: the dataset's reference value, 0.01 for digits)
+             epochs: int = None,  # training epochs (default: the dataset's reference value, see mkd_nb.data.PRESETS)
+             lam: float = None,  # loss weight lambda (default: the dataset's reference value)
              weighting: str = "reference",  # loss: reference (L_dir + lam L_val), paper (L_val + lam L_dir), value, direction
              seed: int = 0,  # random seed (source, cloner init, batch order)
              root: str = "data",  # folder of the dataset files (not needed for digits)

@@ -15,7 +15,8 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .core import MKD
-from .data import as_dataset, check_integer, item_image
+from .basics import check_integer
+from .data import as_dataset, batch_fields
 from .localization import MapSettings
 from .metrics import (Detection, MetricUndefined, aupro, f1_max, image_auroc, paper_pixel_auroc, pixel_auroc,
                             precision_recall_at, threshold_from_normal)
@@ -38,8 +39,8 @@ def detect(mkd: MKD,  # trained model
     "Score a labelled test set with `mkd`."
     if not isinstance(data, DataLoader): return Detection(name, mkd.score(data, batch_size=batch_size).numpy(), dataset_labels(data))
     scores, labels = [], []  # a loader may shuffle or augment: scores and labels come from the same pass
-    for batch in data:
-        scores.append(mkd.score(item_image(batch))); labels.append(torch.as_tensor(batch[1]))
+    for images, batch_labels, *_ in map(batch_fields, data):
+        scores.append(mkd.score(images)); labels.append(batch_labels)
     return Detection(name, torch.cat(scores).numpy(), torch.cat(labels).numpy())
 
 # %% ../nbs/08_evaluation.ipynb #0fd93dde
@@ -86,14 +87,14 @@ def scores_and_maps(mkd: MKD,  # a trained model
     settings, batch_size = settings or MapSettings(), check_integer("batch_size", batch_size)
     loader = data if isinstance(data, DataLoader) else DataLoader(as_dataset(data), batch_size=batch_size)
     for batch in tqdm(loader, desc="evaluating", disable=not progress):
-        if with_masks and not (isinstance(batch, (list, tuple)) and len(batch) >= 3):
+        x, *fields = batch_fields(batch)
+        if with_masks and len(fields) < 2:
             raise ValueError("evaluate needs a test set whose items are (image, label, mask), like MVTecAD's")
-        x = item_image(batch)
         maps = mkd.localize(x, batch_size=batch_size, **vars(settings))
-        size = batch[2].shape[-2:] if with_masks else maps.shape[-2:]
+        size = fields[1].shape[-2:] if with_masks else maps.shape[-2:]
         if maps.shape[-2:] != size: maps = F.interpolate(maps[:, None], size=tuple(size), mode="bilinear", align_corners=False)[:, 0]
         out["scores"].append(mkd.score(x)); out["maps"].append(maps.cpu())
-        if with_masks: out["labels"].append(torch.as_tensor(batch[1])); out["masks"].append(batch[2])
+        if with_masks: out["labels"].append(fields[0]); out["masks"].append(fields[1])
     if not out["scores"]: raise ValueError("no images to evaluate: the data is empty")
     return {k: torch.cat(v).numpy() if v else None for k, v in out.items()}
 

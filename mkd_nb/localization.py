@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_localization.ipynb #ca2bbbea
 from __future__ import annotations
-import math, numbers, warnings
+import math, warnings
 from dataclasses import dataclass
 
 import torch
@@ -12,7 +12,7 @@ from captum.attr import GuidedBackprop, NoiseTunnel, Saliency
 from torch import nn, Tensor
 from torchvision.transforms.functional import gaussian_blur
 
-from .data import check_integer
+from .basics import check_integer, check_number
 
 # %% auto #0
 __all__ = ['LOCALIZATION_METHODS', 'INPUT_RANGE', 'percentile', 'to_heatmap', 'MapSettings', 'GuidedOnly', 'attribute',
@@ -49,12 +49,6 @@ def to_heatmap(attributions: Tensor,  # (B, C, H, W) attributions
 LOCALIZATION_METHODS = ("gradients", "smoothgrad", "gbp")
 INPUT_RANGE = (0.0, 1.0)  # pixel values the model takes; SmoothGrad's noise is relative to this range
 
-def _non_negative(name: str, value) -> float:
-    "`value` as a float if it is a finite real number >= 0 (numpy's included), else an error naming `name`."
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
 @dataclass
 class MapSettings:
     "How anomaly maps are made; the defaults are the paper's: gradients, 99th-percentile scaling, Gaussian sigma 4."
@@ -71,13 +65,16 @@ class MapSettings:
             raise ValueError(f"method must be one of {LOCALIZATION_METHODS}, got {self.method!r}")
         self.n_samples, self.seed = check_integer("n_samples", self.n_samples), check_integer("seed", self.seed, 0)
         self.samples_per_pass = check_integer("samples_per_pass", self.samples_per_pass, allow_none=True)
-        self.noise = _non_negative("noise", self.noise)
-        if self.gaussian_sigma is not None: self.gaussian_sigma = _non_negative("gaussian_sigma", self.gaussian_sigma)
+        self.noise = check_number("noise", self.noise)
+        if self.gaussian_sigma is not None: self.gaussian_sigma = check_number("gaussian_sigma", self.gaussian_sigma)
 
 # %% ../nbs/04_localization.ipynb #439d070c
 class GuidedOnly(nn.Module):
     "The score of `scorer` as a module whose only submodule is `guided`, so guided backprop changes only its ReLUs."
-    def __init__(self, scorer: nn.Module, guided: nn.Module):
+    def __init__(self,
+                 scorer: nn.Module,  # maps images to anomaly scores
+                 guided: nn.Module,  # the submodule of `scorer` whose ReLUs guided backprop may change
+                ):
         super().__init__()
         self.guided, self.score_fn = guided, scorer.forward  # a bound method is not a submodule: the rest stays hidden
     def forward(self, x: Tensor) -> Tensor: return self.score_fn(x)

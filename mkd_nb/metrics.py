@@ -70,7 +70,10 @@ def threshold_from_normal(values,  # scores or maps of held-out normal images on
     if len(values) == 0: raise ValueError("no normal values to choose a threshold from")
     return float(np.quantile(values, quantile))
 
-def precision_recall_at(values, labels, threshold: float) -> dict:
+def precision_recall_at(values,  # scores (N,) or maps (N, H, W)
+                        labels,  # labels (N,) or masks (N, H, W), non-zero for anomalous
+                        threshold: float,  # values above it are flagged as anomalous
+                       ) -> dict:
     "Precision, recall and F1 of flagging `values > threshold` as anomalous."
     values, labels = _flat(values, labels)
     flagged = values > threshold
@@ -92,14 +95,18 @@ def _maps_and_masks(maps, masks) -> tuple[np.ndarray, np.ndarray]:
     if not np.isfinite(maps).all(): raise ValueError("maps contain NaN or infinite values")
     return maps, masks
 
-def pixel_auroc(maps, masks) -> float:
+def pixel_auroc(maps,  # (N, H, W) anomaly maps
+                masks,  # (N, H, W) ground truth, non-zero on defective pixels
+               ) -> float:
     "Pixel-level AUROC over all pixels of all images, good images included (the MVTec AD standard)."
     maps, masks = _maps_and_masks(maps, masks)
     if not masks.any(): raise MetricUndefined("pixel AUROC is not defined: no defective pixel in the masks")
     if masks.all(): raise MetricUndefined("pixel AUROC is not defined: every pixel is defective")
     return float(roc_auc_score(masks.ravel(), maps.ravel()))
 
-def pro_curve(maps, masks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pro_curve(maps,  # (N, H, W) anomaly maps
+              masks,  # (N, H, W) ground truth, non-zero on defective pixels
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "False positive rates, per-region overlaps and thresholds: flagging `maps >= threshold`, from the highest down."
     maps, masks = _maps_and_masks(maps, masks)
     regions = np.zeros(masks.shape, dtype=np.int64)
@@ -121,7 +128,8 @@ def pro_curve(maps, masks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     last_of_tie = np.r_[scores[1:] != scores[:-1], True]  # a threshold flags all pixels of equal score together
     return np.r_[0.0, fpr[last_of_tie]], np.r_[0.0, pro[last_of_tie]], np.r_[np.inf, scores[last_of_tie]]
 
-def aupro(maps, masks,
+def aupro(maps,  # (N, H, W) anomaly maps
+          masks,  # (N, H, W) ground truth, non-zero on defective pixels
           max_fpr: float = 0.3,  # integrate the PRO curve up to this false positive rate
          ) -> float:
     "Area under the per-region-overlap curve up to `max_fpr`, divided by `max_fpr` (MVTec AD's AU-PRO)."
@@ -143,7 +151,8 @@ def _open3x3(binary: torch.Tensor) -> torch.Tensor:
     eroded = torch.stack(shifts(binary, 1.0)).amin(0)  # OpenCV: outside the image counts as set when eroding
     return torch.stack(shifts(eroded, 0.0)).amax(0) > 0  # and as unset when dilating
 
-def paper_pixel_auroc(maps, masks,
+def paper_pixel_auroc(maps,  # (N, H, W) anomaly maps
+                      masks,  # (N, H, W) ground truth, non-zero on defective pixels
                       n_thresholds: int = 1000,  # thresholds 0, 1/n, ..., (n-1)/n on min-max scaled maps
                       chunk: int = 50,  # thresholds processed at once
                      ) -> float:

@@ -13,7 +13,7 @@ from sklearn.metrics import roc_curve
 from torch import Tensor
 
 from .metrics import Detection
-from .files import atomic_write
+from .basics import atomic_write
 
 # %% auto #0
 __all__ = ['plot_roc', 'plot_score_histograms', 'show_maps', 'save_figure']
@@ -21,7 +21,7 @@ __all__ = ['plot_roc', 'plot_score_histograms', 'show_maps', 'save_figure']
 # %% ../nbs/09_plots.ipynb #51b667cc
 def plot_roc(detections: list[Detection],  # runs to draw, one curve each
              ax=None,  # axis to draw on (default: a new figure)
-             title: str = "ROC curves",
+             title: str = "ROC curves",  # the figure's title
             ):
     "ROC curves of `detections` with their AUROC in the legend; returns the figure."
     if ax is None: _, ax = plt.subplots(figsize=(5.5, 5))
@@ -35,7 +35,7 @@ def plot_roc(detections: list[Detection],  # runs to draw, one curve each
 
 def plot_score_histograms(detections: list[Detection],  # runs to draw, one panel each
                           ncols: int = 5,  # panels per row
-                          title: str = "anomaly scores of the test images",
+                          title: str = "anomaly scores of the test images",  # the figure's title
                          ):
     "Histograms of the scores of normal and anomalous test images, one panel per run; returns the figure."
     if not detections: raise ValueError("no detections to draw")

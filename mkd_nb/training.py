@@ -13,7 +13,8 @@ from torch import nn, Tensor
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .data import as_dataset, check_integer, image_batches
+from .basics import check_integer, check_number
+from .data import as_dataset, image_batches
 
 # %% auto #0
 __all__ = ['CACHE_MODES', 'FeatureCache', 'cache_source_features', 'train_cloner']
@@ -98,7 +99,7 @@ def train_cloner(cloner: nn.Module,  # the network to train, on its device
                 ) -> dict:
     "Train `cloner` to mimic `source` on normal images; returns the per-epoch loss and time history."
     epochs, batch_size, seed = check_integer("epochs", epochs), check_integer("batch_size", batch_size), check_integer("seed", seed, 0)
-    if not lr > 0: raise ValueError(f"lr must be > 0, got {lr!r}")
+    lr = check_number("lr", lr, strict=True)
     if cache not in CACHE_MODES: raise ValueError(f"cache must be one of {CACHE_MODES}, got {cache!r}")
     if isinstance(data, DataLoader):
         if cache in ("memory", "disk"):
