@@ -12,10 +12,10 @@ import pandas as pd
 from fastcore.meta import delegates
 from fastcore.script import call_parse
 
+from .basics import atomic_write
 from .core import MKD, MKDConfig
 from .data import DATASET_CLASSES, DATASETS, get_preset, one_class_split
 from .evaluation import detect
-from .basics import atomic_write
 from .metrics import Detection
 from .models import CRITICAL_LAYERS, SourceWeightsUnavailable, imagenet_vgg16_state_dict
 from .plots import plot_roc, plot_score_histograms, save_figure

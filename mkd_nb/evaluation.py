@@ -14,8 +14,8 @@ from fastcore.meta import delegates
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .core import MKD
 from .basics import check_integer
+from .core import MKD
 from .data import as_dataset, batch_fields
 from .localization import MapSettings
 from .metrics import (Detection, MetricUndefined, aupro, f1_max, image_auroc, paper_pixel_auroc, pixel_auroc,

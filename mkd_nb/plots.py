@@ -12,8 +12,8 @@ import seaborn as sns
 from sklearn.metrics import roc_curve
 from torch import Tensor
 
-from .metrics import Detection
 from .basics import atomic_write
+from .metrics import Detection
 
 # %% auto #0
 __all__ = ['plot_roc', 'plot_score_histograms', 'show_maps', 'save_figure']
