@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #756272d2
 from __future__ import annotations
-import gzip, operator, shutil, tarfile
+import gzip, shutil, tarfile
 from dataclasses import dataclass
 from pathlib import Path
 

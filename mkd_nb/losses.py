@@ -4,7 +4,6 @@
 
 # %% ../nbs/03_losses.ipynb #2a81e50e
 from __future__ import annotations
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
