@@ -1,4 +1,4 @@
-"""Speed of anomaly maps at 128x128: each method batched (MKD.localize) against the reference's way of computing them
+"""Speed of anomaly maps at 128x128: the score and the forward-only discrepancy map, then each gradient method batched (MKD.localize) against the reference's way of computing them
 (one image, and one SmoothGrad noisy sample, per forward/backward pass), measured in the same run. Prints a table.
     python bench/bench_localization.py [--size 128] [--threads 2] [--n_images 8] [--n_samples 50]
 The source is a seeded random VGG16 (weights do not change the speed); on a GPU, pass --device cuda.
@@ -8,7 +8,7 @@ import argparse, time
 import torch
 
 from mkd_nb.core import MKD
-from mkd_nb.localization import LOCALIZATION_METHODS, MapSettings, attribute, to_heatmap
+from mkd_nb.localization import ATTRIBUTION_METHODS, MapSettings, attribute, to_heatmap
 
 
 def per_image(fn, n, device, repeats=3):
@@ -45,8 +45,12 @@ if __name__ == "__main__":
         out = mkd.source(mkd.prepare(xi))["pool5"].sum()
         torch.autograd.grad(out, xi)
     print(f"{'VGG16 forward + input gradient (floor)':<40}{1000 * per_image(vgg_fwd_bwd, len(x), dev, a.repeats):>10.1f} ms/image")
+    score = per_image(lambda: mkd.score(x, batch_size=a.n_images), len(x), dev, a.repeats)
+    disc = per_image(lambda: mkd.localize(x, "discrepancy", batch_size=a.n_images), len(x), dev, a.repeats)
+    print(f"{'score (one forward pass)':<40}{1000 * score:>10.1f} ms/image")
+    print(f"{'discrepancy map (forward only)':<40}{1000 * disc:>10.1f} ms/image ({disc / score:.2f}x the score)")
     print(f"{'method':<14}{'batched ms/img':>16}{'one at a time ms/img':>24}{'speed-up':>10}")
-    for method in LOCALIZATION_METHODS:
+    for method in ATTRIBUTION_METHODS:
         kw = dict(n_samples=a.n_samples) if method == "smoothgrad" else {}
         batched = per_image(lambda: mkd.localize(x, method, batch_size=a.n_images, **kw), len(x), dev, a.repeats)
         def one_at_a_time():

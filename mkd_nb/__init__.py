@@ -8,13 +8,14 @@ __version__ = "0.1.0"
 
 import importlib as _importlib
 
-_MODULES = ("files", "data", "models", "losses", "localization", "training", "core", "metrics", "evaluation", "plots", "demo")
+_MODULES = ("basics", "data", "models", "losses", "localization", "training", "core", "metrics", "evaluation", "plots", "demo")
 _HOMES = {  # name -> the module that defines it
     "MKD": "core", "MKDConfig": "core",
     "Source": "models", "Cloner": "models", "mkd_loss": "losses",
     "PRESETS": "data", "one_class_split": "data", "MVTecAD": "data", "FolderDataset": "data",
     "make_synthetic_mvtec": "data",
-    "MapSettings": "localization", "train_cloner": "training",
+    "MapSettings": "localization", "discrepancy_maps": "localization", "map_scores": "localization",
+    "train_cloner": "training",
     "image_auroc": "metrics", "pixel_auroc": "metrics", "aupro": "metrics", "paper_pixel_auroc": "metrics",
     "detect": "evaluation", "evaluate": "evaluation",
     "plot_roc": "plots", "plot_score_histograms": "plots", "show_maps": "plots", "save_figure": "plots",

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 import mkd_nb
 from .basics import atomic_write, check_integer, check_number
 from .data import as_images, get_preset, image_batches
-from .localization import MapSettings, anomaly_maps
+from .localization import MapSettings, anomaly_maps, discrepancy_maps
 from .losses import WEIGHTINGS, mkd_loss
 from .models import CLONER_WIDTHS, CRITICAL_LAYERS, Cloner, Source, check_layers
 from .training import train_cloner
@@ -210,12 +210,33 @@ def score(self: MKD,
 @delegates(MapSettings, but=["method"])
 def localize(self: MKD,
              images,  # (B, 3, H, W) images in [0, 1], in any form of `check_images`
-             method: str = "gradients",  # "gradients" (Captum Saliency), "smoothgrad" (NoiseTunnel) or "gbp" (GuidedBackprop)
-             batch_size: int = 8,  # images per attribution call
-             **kwargs) -> Tensor:
-    "Anomaly maps (B, H, W) at input resolution: where each image's anomaly score comes from."
+             method: str = "gradients",  # "gradients" (Captum Saliency), "smoothgrad" (NoiseTunnel), "gbp" (GuidedBackprop) or "discrepancy"
+             batch_size: int = 8,  # images per pass
+             return_scores: bool = False,  # also return the anomaly scores, shape (B,)
+             **kwargs) -> Tensor | tuple[Tensor, Tensor]:
+    "Anomaly maps (B, H, W) at input resolution: where each image's anomaly score comes from (and the scores)."
     settings = MapSettings(method, **kwargs)
-    return anomaly_maps(self, self.check_images(images), settings, batch_size, guided=self.cloner)
+    check_integer("batch_size", batch_size)
+    c = self.config
+    if settings.layers is not None and not set(settings.layers) <= set(c.layers):
+        raise ValueError(f"layers {settings.layers} must be among the model's layers {c.layers}")
+    x = self.check_images(images)
+    if settings.method != "discrepancy":
+        return anomaly_maps(self, x, settings, batch_size, guided=self.cloner, return_scores=return_scores)
+    if settings.layers is None: settings.layers = c.score_layers or c.layers
+    was_training, maps, scores = self.training, [], []
+    self.eval()
+    try:
+        with torch.inference_mode():
+            for batch in x.split(batch_size):
+                preds, feats = self.features(batch.to(self.device))
+                maps.append(discrepancy_maps(preds, feats, batch.shape[-2:], settings, c.lam, c.weighting).to(x.device))
+                if return_scores:
+                    scores.append(mkd_loss(preds, feats, c.lam, c.weighting, "none", c.score_layers or c.layers).float().to(x.device))
+    finally: self.train(was_training)
+    maps = torch.cat(maps) if maps else x.new_zeros((0, *x.shape[2:]))
+    if not return_scores: return maps
+    return maps, torch.cat(scores) if scores else x.new_zeros(0)
 
 # %% ../nbs/06_core.ipynb #6c110c9c
 CHECKPOINT_FORMAT = "mkd_nb checkpoint v1"

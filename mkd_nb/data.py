@@ -21,9 +21,9 @@ from .basics import atomic_folder, atomic_write, check_integer
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PRESETS', 'HIGH_BIT_DEPTH', 'DATASET_CLASSES', 'DATASETS', 'IMAGE_EXTENSIONS',
-           'Preset', 'get_preset', 'standard_mode', 'three_channels', 'pil_to_tensor', 'preset_transform',
-           'OneClassSplit', 'one_class_split', 'unpack_idx_gz', 'extract_archive', 'list_images', 'load_image',
-           'MVTecAD', 'make_synthetic_mvtec', 'FolderDataset', 'as_images', 'item_image', 'batch_fields',
+           'FIXTURE_KINDS', 'Preset', 'get_preset', 'standard_mode', 'three_channels', 'pil_to_tensor',
+           'preset_transform', 'OneClassSplit', 'one_class_split', 'unpack_idx_gz', 'extract_archive', 'list_images',
+           'load_image', 'MVTecAD', 'make_synthetic_mvtec', 'FolderDataset', 'as_images', 'item_image', 'batch_fields',
            'batch_images', 'as_dataset', 'IndexedImages', 'image_batches']
 
 # %% ../nbs/01_data.ipynb #b81e7969
@@ -248,18 +248,41 @@ class MVTecAD(Dataset):
         return self.transform(img), int(self.labels[i]), (self.mask_transform(mask)[0] > 0).float()
 
 # %% ../nbs/01_data.ipynb #250acb70
-def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
-    "A normal woven texture, (size, size, 3) floats in [0, 1]."
+FIXTURE_KINDS = ("texture", "object")
+
+def _texture(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    "A normal woven texture, (size, size, 3) floats in [0, 1], and where defects may go (everywhere)."
     y, x = np.mgrid[0:size, 0:size] / size
     phase = rng.uniform(0, 2 * np.pi, 2)
     grey = 0.5 + 0.3 * np.sin(2 * np.pi * 8 * x + phase[0]) * np.sin(2 * np.pi * 8 * y + phase[1])
     grey = grey + rng.normal(0, 0.03, (size, size))
-    return np.clip(grey[..., None] * np.array([1.1, 0.95, 0.75]), 0, 1)
+    return np.clip(grey[..., None] * np.array([1.1, 0.95, 0.75]), 0, 1), np.ones((size, size), bool)
 
-def _defect_mask(rng: np.random.Generator, size: int, kind: str) -> np.ndarray:
-    "A boolean (size, size) mask of a random scratch or stain."
+def _object(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    "A normal object (a shaded, notched ring) on a plain background, (size, size, 3) in [0, 1], and its mask."
+    y, x = (np.mgrid[0:size, 0:size] + 0.5) / size
+    cy, cx = 0.5 + rng.uniform(-0.04, 0.04, 2)
+    r, angle = np.hypot(y - cy, x - cx), np.arctan2(y - cy, x - cx) - rng.uniform(0, np.pi)
+    notch = (np.abs(np.sin(angle)) < 0.18) & (r > 0.25)  # two notches cut into the rim, at a random angle
+    ring = (r < 0.31) & (r > 0.11) & ~notch
+    shade = 0.75 + 0.25 * np.cos(angle + 1.0) * (r / 0.31)  # lit from one side
+    groove = 1 - 0.35 * np.exp(-((r - 0.2) / 0.015) ** 2)  # a dark circular groove
+    img = np.full((size, size, 3), 0.86) + rng.normal(0, 0.01, (size, size, 1))  # plain background
+    colour = np.array([0.62, 0.5, 0.32])[None, None] * (shade * groove)[..., None]
+    img[ring] = colour[ring] + rng.normal(0, 0.015, (int(ring.sum()), 3))
+    return np.clip(img, 0, 1), ring
+
+_APPEARANCES = {"texture": _texture, "object": _object}
+
+def _defect_mask(rng: np.random.Generator, size: int, kind: str, allowed: np.ndarray) -> np.ndarray:
+    "A boolean (size, size) mask of a random scratch or stain centred on a pixel where `allowed` is True."
+    if allowed.all(): c = rng.uniform(0.25, 0.75, 2) * size  # textures: anywhere in the central half
+    else:  # objects: on the object
+        ys, xs = np.nonzero(allowed)
+        i = rng.integers(len(ys))
+        c = np.array([xs[i], ys[i]]) + rng.uniform(0, 1, 2)
     mask = Image.new("L", (size, size))
-    draw, c = ImageDraw.Draw(mask), rng.uniform(0.25, 0.75, 2) * size
+    draw = ImageDraw.Draw(mask)
     if kind == "scratch":
         angle, half = rng.uniform(0, np.pi), rng.uniform(0.15, 0.25) * size
         d = half * np.array([np.cos(angle), np.sin(angle)])
@@ -268,11 +291,12 @@ def _defect_mask(rng: np.random.Generator, size: int, kind: str) -> np.ndarray:
         r = rng.uniform(0.05, 0.1, 2) * size
         draw.ellipse([tuple(c - r), tuple(c + r)], fill=255)
     else: raise ValueError(f"unknown defect kind {kind!r}; use 'scratch' or 'stain'")
-    return np.array(mask) > 0
+    return (np.array(mask) > 0) & allowed
 
-def _defective(rng: np.random.Generator, size: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    "A textured image with one injected defect of `kind`, and its mask."
-    img, mask = _texture(rng, size), _defect_mask(rng, size, kind)
+def _defective(rng: np.random.Generator, size: int, kind: str, appearance: str = "texture") -> tuple[np.ndarray, np.ndarray]:
+    "A normal image of `appearance` with one injected defect of `kind`, and its mask."
+    img, allowed = _APPEARANCES[appearance](rng, size)
+    mask = _defect_mask(rng, size, kind, allowed)
     colour = np.array([0.05, 0.05, 0.05]) if kind == "scratch" and rng.random() < 0.5 else \
              np.array([0.95, 0.95, 0.9]) if kind == "scratch" else np.array([0.2, 0.35, 0.8])
     img[mask] = colour
@@ -290,21 +314,23 @@ def make_synthetic_mvtec(root: str | Path,  # folder to create the category in
                          defects: tuple = ("scratch", "stain"),  # defect types to inject
                          seed: int = 0,  # the same seed writes the same files
                          overwrite: bool = False,  # replace an existing category folder
+                         kind: str = "texture",  # "texture" (fills the image) or "object" (on a plain background)
                         ) -> Path:
     "Write a deterministic synthetic category in the MVTec AD layout and return its folder."
     size, seed = check_integer("size", size, 16), check_integer("seed", seed, 0)
+    if kind not in FIXTURE_KINDS: raise ValueError(f"kind must be one of {FIXTURE_KINDS}, got {kind!r}")
     counts = {k: check_integer(k, v, 0) for k, v in dict(n_train=n_train, n_good=n_good, n_defective=n_defective).items()}
     rng = np.random.default_rng(seed)
     with atomic_folder(Path(root) / category, overwrite) as tmp:
         for split, n in (("train", counts["n_train"]), ("test", counts["n_good"])):
             (tmp / split / "good").mkdir(parents=True)
-            for i in range(n): _save_png(_texture(rng, size), tmp / split / "good" / f"{i:03d}.png")
-        for kind in defects:
-            (tmp / "test" / kind).mkdir(parents=True); (tmp / "ground_truth" / kind).mkdir(parents=True)
+            for i in range(n): _save_png(_APPEARANCES[kind](rng, size)[0], tmp / split / "good" / f"{i:03d}.png")
+        for defect in defects:
+            (tmp / "test" / defect).mkdir(parents=True); (tmp / "ground_truth" / defect).mkdir(parents=True)
             for i in range(counts["n_defective"]):
-                img, mask = _defective(rng, size, kind)
-                _save_png(img, tmp / "test" / kind / f"{i:03d}.png")
-                _save_png(mask.astype(float), tmp / "ground_truth" / kind / f"{i:03d}_mask.png")
+                img, mask = _defective(rng, size, defect, kind)
+                _save_png(img, tmp / "test" / defect / f"{i:03d}.png")
+                _save_png(mask.astype(float), tmp / "ground_truth" / defect / f"{i:03d}_mask.png")
     return Path(root) / category
 
 # %% ../nbs/01_data.ipynb #a689fc1d

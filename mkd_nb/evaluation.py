@@ -90,10 +90,10 @@ def scores_and_maps(mkd: MKD,  # a trained model
         x, *fields = batch_fields(batch)
         if with_masks and len(fields) < 2:
             raise ValueError("evaluate needs a test set whose items are (image, label, mask), like MVTecAD's")
-        maps = mkd.localize(x, batch_size=batch_size, **vars(settings))
+        maps, scores = mkd.localize(x, batch_size=batch_size, return_scores=True, **vars(settings))  # one pass where the method allows
         size = fields[1].shape[-2:] if with_masks else maps.shape[-2:]
         if maps.shape[-2:] != size: maps = F.interpolate(maps[:, None], size=tuple(size), mode="bilinear", align_corners=False)[:, 0]
-        out["scores"].append(mkd.score(x)); out["maps"].append(maps.cpu())
+        out["scores"].append(scores.cpu()); out["maps"].append(maps.cpu())
         if with_masks: out["labels"].append(fields[0]); out["masks"].append(fields[1])
     if not out["scores"]: raise ValueError("no images to evaluate: the data is empty")
     return {k: torch.cat(v).numpy() if v else None for k, v in out.items()}

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 
 import torch
 from captum.attr import GuidedBackprop, NoiseTunnel, Saliency
+import torch.nn.functional as F
 from torch import nn, Tensor
 from torchvision.transforms.functional import gaussian_blur
 
 from .basics import check_integer, check_number
+from .losses import weigh_terms
 
 # %% auto #0
-__all__ = ['LOCALIZATION_METHODS', 'INPUT_RANGE', 'percentile', 'to_heatmap', 'MapSettings', 'GuidedOnly', 'attribute',
-           'anomaly_maps']
+__all__ = ['ATTRIBUTION_METHODS', 'LOCALIZATION_METHODS', 'DISCREPANCY_TERMS', 'LAYER_COMBINATIONS', 'INPUT_RANGE', 'percentile',
+           'to_heatmap', 'MapSettings', 'GuidedOnly', 'attribute', 'ScoreRecorder', 'anomaly_maps', 'layer_discrepancy',
+           'discrepancy_maps', 'map_scores']
 
 # %% ../nbs/04_localization.ipynb #6d2ecce7
 def percentile(x: Tensor,  # (B, N) values
@@ -46,27 +49,43 @@ def to_heatmap(attributions: Tensor,  # (B, C, H, W) attributions
     return maps
 
 # %% ../nbs/04_localization.ipynb #22e80f67
-LOCALIZATION_METHODS = ("gradients", "smoothgrad", "gbp")
+ATTRIBUTION_METHODS = ("gradients", "smoothgrad", "gbp")  # gradient-based: the paper's, through Captum
+LOCALIZATION_METHODS = ATTRIBUTION_METHODS + ("discrepancy",)  # plus the forward-only map of this notebook
+DISCREPANCY_TERMS = ("direction", "value", "loss")
+LAYER_COMBINATIONS = ("sum", "product")
 INPUT_RANGE = (0.0, 1.0)  # pixel values the model takes; SmoothGrad's noise is relative to this range
 
 @dataclass
 class MapSettings:
     "How anomaly maps are made; the defaults are the paper's: gradients, 99th-percentile scaling, Gaussian sigma 4."
-    method: str = "gradients"  # "gradients" (Captum Saliency), "smoothgrad" (NoiseTunnel) or "gbp" (GuidedBackprop)
+    method: str = "gradients"  # "gradients" (Captum Saliency), "smoothgrad" (NoiseTunnel), "gbp" (GuidedBackprop) or "discrepancy"
     n_samples: int = 50  # SmoothGrad: noisy copies per image
     noise: float = 0.05  # SmoothGrad: noise standard deviation, relative to the input range
     gaussian_sigma: float | None = 4.0  # Gaussian smoothing of the maps in pixels (None or 0: none)
-    normalize: bool = True  # clip each map at its 99th percentile and scale it to [0, 1] (the reference's)
+    normalize: bool | None = None  # clip each map at its 99th percentile and scale it to [0, 1] (None: for gradient methods only)
     samples_per_pass: int | None = None  # SmoothGrad: images per forward/backward pass (None: 8 on CPU, 256 on GPU)
     seed: int = 0  # seed of SmoothGrad's noise
+    layers: tuple | None = None  # discrepancy: the layers it compares (None: the score's layers)
+    terms: str = "direction"  # discrepancy: "direction" (1 - cosine over channels), "value" (squared error) or "loss" (both, as the score weighs them)
+    combine: str = "sum"  # discrepancy: how the layers' maps are combined, "sum" or "product"
+    border_pad: int = 0  # gradient methods: extend the image by this many pixels (repeating its edge) before attributing, then crop; 0: the paper's
 
     def __post_init__(self):
         if self.method not in LOCALIZATION_METHODS:
             raise ValueError(f"method must be one of {LOCALIZATION_METHODS}, got {self.method!r}")
+        if self.terms not in DISCREPANCY_TERMS: raise ValueError(f"terms must be one of {DISCREPANCY_TERMS}, got {self.terms!r}")
+        if self.combine not in LAYER_COMBINATIONS: raise ValueError(f"combine must be one of {LAYER_COMBINATIONS}, got {self.combine!r}")
         self.n_samples, self.seed = check_integer("n_samples", self.n_samples), check_integer("seed", self.seed, 0)
         self.samples_per_pass = check_integer("samples_per_pass", self.samples_per_pass, allow_none=True)
         self.noise = check_number("noise", self.noise)
         if self.gaussian_sigma is not None: self.gaussian_sigma = check_number("gaussian_sigma", self.gaussian_sigma)
+        if self.normalize is None: self.normalize = self.method in ATTRIBUTION_METHODS
+        self.border_pad = check_integer("border_pad", self.border_pad, 0)
+        if self.border_pad and self.method not in ATTRIBUTION_METHODS:
+            raise ValueError(f"border_pad applies to the gradient methods {ATTRIBUTION_METHODS}, not to {self.method!r}")
+        if self.layers is not None:
+            self.layers = (self.layers,) if isinstance(self.layers, str) else tuple(self.layers)
+            if not self.layers: raise ValueError("layers must name at least one layer, or be None for the score's layers")
 
 # %% ../nbs/04_localization.ipynb #439d070c
 class GuidedOnly(nn.Module):
@@ -86,6 +105,7 @@ def attribute(scorer: nn.Module,  # maps images (B, 3, H, W) to anomaly scores (
              ) -> Tensor:
     "Attributions (B, 3, H, W) of each image's anomaly score to its pixels, computed by Captum."
     s = settings or MapSettings()
+    if s.method not in ATTRIBUTION_METHODS: raise ValueError(f"attribute computes {ATTRIBUTION_METHODS}, not {s.method!r}")
     per_pass = s.samples_per_pass or (8 if x.device.type == "cpu" else 256)
     with warnings.catch_warnings():  # Captum announces that it sets requires_grad and hooks: expected here
         warnings.filterwarnings("ignore", message=".*(required_grads has been set automatically|Setting backward hooks).*")
@@ -97,24 +117,94 @@ def attribute(scorer: nn.Module,  # maps images (B, 3, H, W) to anomaly scores (
         return GuidedBackprop(scorer if guided is None else GuidedOnly(scorer, guided)).attribute(x).abs()
 
 # %% ../nbs/04_localization.ipynb #914f2c5b
+class ScoreRecorder(nn.Module):
+    "Wraps a scorer and keeps the scores of its last forward pass (detached), so attribution need not score twice."
+    def __init__(self, scorer: nn.Module):
+        super().__init__()
+        self.scorer, self.last = scorer, None
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.scorer(x)
+        self.last = out.detach()
+        return out
+
 def anomaly_maps(scorer: nn.Module,  # maps images (B, 3, H, W) to anomaly scores (B,)
                  images: Tensor,  # (B, 3, H, W) images in [0, 1]
                  settings: MapSettings | None = None,  # how the maps are made (None: the paper's defaults)
                  batch_size: int = 8,  # images per attribution call
                  guided: nn.Module | None = None,  # guided backprop: the submodule whose ReLUs it changes (None: all)
-                ) -> Tensor:
-    "Anomaly maps (B, H, W) at input resolution: where each image's anomaly score comes from."
+                 return_scores: bool = False,  # also return the images' scores, shape (B,)
+                ) -> Tensor | tuple[Tensor, Tensor]:
+    "Anomaly maps (B, H, W) at input resolution: where each image's anomaly score comes from (and the scores)."
     s = settings or MapSettings()
     check_integer("batch_size", batch_size)
-    if len(images) == 0: return images.new_zeros((0, *images.shape[2:]))
+    if s.method not in ATTRIBUTION_METHODS:
+        raise ValueError(f"anomaly_maps attributes a score to pixels ({ATTRIBUTION_METHODS}); the {s.method!r} map needs the "
+                         "networks' features: use discrepancy_maps, or MKD.localize")
+    if len(images) == 0:
+        empty = images.new_zeros((0, *images.shape[2:]))
+        return (empty, images.new_zeros(0)) if return_scores else empty
     device = next(scorer.parameters()).device
-    was_training, maps = scorer.training, []
+    was_training, maps, scores = scorer.training, [], []
     scorer.eval()
+    recorder = ScoreRecorder(scorer)
     try:
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(s.seed)
             for x in images.split(batch_size):
-                attr = attribute(scorer, x.to(device), s, guided)
-                maps.append(to_heatmap(attr.detach(), s.normalize, s.gaussian_sigma))
+                x, p = x.to(device), s.border_pad
+                attr = attribute(recorder, F.pad(x, (p, p, p, p), mode="replicate") if p else x, s, guided).detach()
+                if p:
+                    attr = attr[..., p:-p, p:-p]
+                    if return_scores:
+                        with torch.no_grad(): recorder(x)  # the images' own scores, not the extended images'
+                maps.append(to_heatmap(attr, s.normalize, s.gaussian_sigma))
+                if not return_scores: continue
+                if s.method == "smoothgrad" and not p:
+                    with torch.no_grad(): recorder(x)
+                scores.append(recorder.last.float())
     finally: scorer.train(was_training)
-    return torch.cat(maps).to(images.device)
+    maps = torch.cat(maps).to(images.device)
+    return (maps, torch.cat(scores).to(images.device)) if return_scores else maps
+
+# %% ../nbs/04_localization.ipynb #a38922be
+def layer_discrepancy(pred: Tensor,  # cloner activations (B, C, h, w) at one layer
+                      target: Tensor,  # source activations, same shape
+                      terms: str = "direction",  # "direction", "value" or "loss" (see `DISCREPANCY_TERMS`)
+                      lam: float = 0.01,  # "loss": lambda, the weight of the secondary term
+                      weighting: str = "reference",  # "loss": which term lambda weighs (see `mkd_nb.losses.weigh_terms`)
+                     ) -> Tensor:
+    "Per-position disagreement (B, h, w) of the cloner with the source at one layer."
+    direction = 1 - F.cosine_similarity(pred, target, dim=1)
+    if terms == "direction": return direction
+    value = (pred - target).pow(2).mean(1)
+    if terms == "value": return value
+    if terms == "loss": return weigh_terms(value, direction, lam, weighting)
+    raise ValueError(f"terms must be one of {DISCREPANCY_TERMS}, got {terms!r}")
+
+def discrepancy_maps(preds: dict[str, Tensor],  # cloner activations by layer name
+                     feats: dict[str, Tensor],  # source activations by layer name
+                     size: tuple[int, int],  # (H, W) of the input images
+                     settings: MapSettings | None = None,  # layers, terms, combine, Gaussian, normalize
+                     lam: float = 0.01,  # terms="loss": the model's lambda
+                     weighting: str = "reference",  # terms="loss": the model's weighting
+                    ) -> Tensor:
+    "Forward-only anomaly maps (B, H, W): the per-position disagreement at the critical layers, upsampled and combined."
+    s = settings or MapSettings("discrepancy")
+    layers = s.layers or tuple(preds)
+    if missing := [l for l in layers if l not in preds or l not in feats]:
+        raise ValueError(f"layers {missing} are not among the model's layers {list(preds)}")
+    total = None
+    for l in layers:
+        m = layer_discrepancy(preds[l].float(), feats[l].float(), s.terms, lam, weighting)
+        m = F.interpolate(m[:, None], size=tuple(size), mode="bilinear", align_corners=False)[:, 0]
+        total = m if total is None else total * m if s.combine == "product" else total + m
+    return to_heatmap(total[:, None], s.normalize, s.gaussian_sigma)
+
+# %% ../nbs/04_localization.ipynb #1dcd434e
+def map_scores(maps: Tensor,  # (B, H, W) anomaly maps
+               k: int = 1,  # how many of each map's highest values to average (1: the maximum)
+              ) -> Tensor:
+    "One anomaly score per map, shape (B,): the mean of its `k` highest values."
+    check_integer("k", k)
+    flat = maps.flatten(1)
+    return flat.topk(min(k, flat.shape[1]), dim=1).values.mean(1)

@@ -5,6 +5,7 @@
 # %% ../nbs/07_metrics.ipynb #31619861
 from __future__ import annotations
 from dataclasses import dataclass
+from functools import reduce
 
 import numpy as np
 import torch
@@ -84,10 +85,12 @@ def precision_recall_at(values,  # scores (N,) or maps (N, H, W)
             "f1": 2 * precision * recall / max(precision + recall, 1e-12)}
 
 # %% ../nbs/07_metrics.ipynb #4b85a96e
-def _maps_and_masks(maps, masks) -> tuple[np.ndarray, np.ndarray]:
-    "Validated float maps and boolean masks, both (N, H, W)."
+def _maps_and_masks(maps, masks, soft: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    "Validated float maps and masks, both (N, H, W): masks boolean (non-zero is defective) or, if `soft`, weights in [0, 1]."
     to_np = lambda a: a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-    maps, masks = to_np(maps).astype(np.float32), to_np(masks) > 0
+    maps, masks = to_np(maps).astype(np.float32), to_np(masks)
+    masks = masks.astype(float) if soft else masks > 0
+    if soft and not ((masks >= 0) & (masks <= 1)).all(): raise ValueError("soft masks must be weights in [0, 1]")
     if maps.ndim != 3: raise ValueError(f"maps must have shape (N, H, W), got {maps.shape}")
     if maps.shape != masks.shape:
         raise ValueError(f"maps {maps.shape} and masks {masks.shape} differ in shape: resize the maps to the masks' "
@@ -143,29 +146,33 @@ def aupro(maps,  # (N, H, W) anomaly maps
     return float(np.trapezoid(pro, fpr) / max_fpr)
 
 # %% ../nbs/07_metrics.ipynb #343dcc1f
-def _open3x3(binary: torch.Tensor) -> torch.Tensor:
-    "Morphological opening of (..., H, W) boolean maps with OpenCV's 3x3 elliptic (cross) element and border rules."
-    def shifts(x, fill):
-        p = F.pad(x.float(), (1, 1, 1, 1), value=fill)
-        return [p[..., 1:-1, 1:-1], p[..., :-2, 1:-1], p[..., 2:, 1:-1], p[..., 1:-1, :-2], p[..., 1:-1, 2:]]
-    eroded = torch.stack(shifts(binary, 1.0)).amin(0)  # OpenCV: outside the image counts as set when eroding
-    return torch.stack(shifts(eroded, 0.0)).amax(0) > 0  # and as unset when dilating
+def _open3x3(x: torch.Tensor) -> torch.Tensor:
+    "Opening of (..., H, W) boolean or grey maps by OpenCV's 3x3 elliptic (cross) element, with OpenCV's border rules."
+    def cross(y, fill, pick):  # `pick` (min or max) of every pixel and its 4 neighbours, `fill` outside the image
+        p = F.pad(y, (1, 1, 1, 1), value=fill)
+        return reduce(pick, [p[..., 1:-1, 1:-1], p[..., :-2, 1:-1], p[..., 2:, 1:-1], p[..., 1:-1, :-2], p[..., 1:-1, 2:]])
+    grey = x.float() if x.dtype == torch.bool else x
+    opened = cross(cross(grey, float("inf"), torch.minimum), float("-inf"), torch.maximum)  # erode, then dilate
+    return opened > 0.5 if x.dtype == torch.bool else opened
 
 def paper_pixel_auroc(maps,  # (N, H, W) anomaly maps
-                      masks,  # (N, H, W) ground truth, non-zero on defective pixels
-                      n_thresholds: int = 1000,  # thresholds 0, 1/n, ..., (n-1)/n on min-max scaled maps
-                      chunk: int = 50,  # thresholds processed at once
+                      masks,  # (N, H, W) ground truth: non-zero on defective pixels (weights in [0, 1] if `soft_masks`)
+                      n_thresholds: int = 1000,  # thresholds 0, 1/n, ..., (n-1)/n
+                      soft_masks: bool = False,  # True: masks are weights, as the reference's resized masks; False: binarised with > 0
+                      min_max: bool = True,  # True: min-max scale every map first; False: threshold the maps as given, as the reference
                      ) -> float:
-    "The reference paper's localization AUROC: defective images only, per-image min-max, 1,000 thresholds, 3x3 opening."
-    maps, masks = _maps_and_masks(maps, masks)
+    "The reference paper's localization AUROC: defective images only, 1,000 thresholds, 3x3 opening of every flagged map."
+    if n_thresholds < 2: raise ValueError(f"n_thresholds must be at least 2, got {n_thresholds!r}")
+    maps, masks = _maps_and_masks(maps, masks, soft=soft_masks)
     defective = masks.reshape(len(masks), -1).any(1)
     if not defective.any(): raise MetricUndefined("the paper's pixel AUROC is not defined: no defective image")
-    m, g = torch.from_numpy(maps[defective]), torch.from_numpy(masks[defective])
-    lo, hi = m.amin((1, 2), keepdim=True), m.amax((1, 2), keepdim=True)
-    m = (m - lo) / (hi - lo).clamp_min(1e-12)
-    tpr, fpr = [], []
-    for ts in torch.arange(n_thresholds).div(n_thresholds).split(chunk):
-        flagged = _open3x3(m[None] >= ts[:, None, None, None])
-        tpr += ((flagged & g).sum((1, 2, 3)) / g.sum()).tolist()
-        fpr += ((flagged & ~g).sum((1, 2, 3)) / (~g).sum()).tolist()
-    return float(auc(fpr, tpr))
+    m, w = torch.from_numpy(maps[defective]), masks[defective].astype(float).ravel()
+    if not (1 - w).any(): raise MetricUndefined("the paper's pixel AUROC is not defined: no anomaly-free pixel in the defective images")
+    if min_max:
+        lo, hi = m.amin((1, 2), keepdim=True), m.amax((1, 2), keepdim=True)
+        m = (m - lo) / (hi - lo).clamp_min(1e-12)
+    # opening(m >= t) == (opening(m) >= t): open once, count for every pixel the thresholds that flag it (t <= its value)
+    n_flagging = np.searchsorted(torch.arange(n_thresholds).div(n_thresholds).numpy(), _open3x3(m).numpy().ravel(), side="right")
+    # the weight flagged at threshold i is that of the pixels flagged by more than i thresholds
+    flagged = lambda weight: np.cumsum(np.bincount(n_flagging, weight, minlength=n_thresholds + 1)[::-1])[::-1][1:]
+    return float(auc(flagged(1 - w) / (1 - w).sum(), flagged(w) / w.sum()))
