@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 import importlib as _importlib
 
-_MODULES = ("basics", "data", "models", "losses", "localization", "training", "core", "metrics", "evaluation", "plots", "demo")
+_MODULES = ("basics", "data", "models", "losses", "localization", "training", "core", "metrics", "evaluation", "plots", "demo", "reproduce")
 _HOMES = {  # name -> the module that defines it
     "MKD": "core", "MKDConfig": "core",
     "Source": "models", "Cloner": "models", "mkd_loss": "losses",
@@ -18,7 +18,8 @@ _HOMES = {  # name -> the module that defines it
     "train_cloner": "training",
     "image_auroc": "metrics", "pixel_auroc": "metrics", "aupro": "metrics", "paper_pixel_auroc": "metrics",
     "detect": "evaluation", "evaluate": "evaluation",
-    "plot_roc": "plots", "plot_score_histograms": "plots", "show_maps": "plots", "save_figure": "plots",
+    "plot_roc": "plots", "plot_score_histograms": "plots", "show_maps": "plots", "save_figure": "plots", "plot_study": "plots",
+    "STUDIES": "reproduce", "paper_results": "reproduce", "compare_with_paper": "reproduce",
 }
 __all__ = list(_HOMES)
 

@@ -5,7 +5,7 @@
 # %% ../nbs/01_data.ipynb #756272d2
 from __future__ import annotations
 import gzip, shutil, tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,15 +20,17 @@ from torchvision.transforms.functional import to_tensor
 from .basics import atomic_folder, atomic_write, check_integer
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PRESETS', 'HIGH_BIT_DEPTH', 'DATASET_CLASSES', 'DATASETS', 'IMAGE_EXTENSIONS',
-           'FIXTURE_KINDS', 'Preset', 'get_preset', 'standard_mode', 'three_channels', 'pil_to_tensor',
-           'preset_transform', 'OneClassSplit', 'one_class_split', 'unpack_idx_gz', 'extract_archive', 'list_images',
-           'load_image', 'MVTecAD', 'make_synthetic_mvtec', 'FolderDataset', 'as_images', 'item_image', 'batch_fields',
-           'batch_images', 'as_dataset', 'IndexedImages', 'image_batches']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'PRESETS', 'HIGH_BIT_DEPTH', 'DATASET_CLASSES', 'DATASETS',
+           'IMAGE_EXTENSIONS', 'FIXTURE_KINDS', 'Preset', 'get_preset', 'standard_mode', 'three_channels',
+           'pil_to_tensor', 'preset_transform', 'OneClassSplit', 'one_class_split', 'unpack_idx_gz', 'extract_archive',
+           'list_images', 'load_image', 'MVTecAD', 'make_synthetic_mvtec', 'FolderDataset', 'as_images', 'item_image',
+           'batch_fields', 'batch_images', 'as_dataset', 'IndexedImages', 'image_batches']
 
 # %% ../nbs/01_data.ipynb #b81e7969
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+INTERPOLATIONS = {"nearest": transforms.InterpolationMode.NEAREST, "bilinear": transforms.InterpolationMode.BILINEAR,
+                  "bicubic": transforms.InterpolationMode.BICUBIC, "lanczos": transforms.InterpolationMode.LANCZOS}
 
 @dataclass(frozen=True)
 class Preset:
@@ -40,6 +42,13 @@ class Preset:
     std: tuple | None = None  # per-channel standard deviation, applied inside the model
     epochs: int = 51  # training epochs of the reference (its loop runs `num_epochs + 1` times)
     lam: float = 0.01  # lambda of the reference loss
+    interpolation: str = "bilinear"  # resampling filter of the resize, one of `INTERPOLATIONS` (the reference's CIFAR-10: "lanczos")
+    crop: bool = True  # resize the shorter side to `resize` and centre-crop; False: resize the whole image to img_size x img_size
+
+    def __post_init__(self):
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation must be one of {tuple(INTERPOLATIONS)}, got {self.interpolation!r}")
+        if not isinstance(self.crop, (bool, np.bool_)): raise ValueError(f"crop must be True or False, got {self.crop!r}")
 
 PRESETS = {p.name: p for p in [
     Preset("digits", img_size=32, resize=32),
@@ -84,8 +93,10 @@ def preset_transform(preset: Preset | str,  # a `Preset` or its name
                     ) -> transforms.Compose:
     "PIL image -> float tensor (3, img_size, img_size) in [0, 1], prepared as the reference prepares this dataset."
     p = get_preset(preset) if isinstance(preset, str) else preset
-    return transforms.Compose([transforms.Lambda(standard_mode), transforms.Resize(p.resize),
-                               transforms.CenterCrop(p.img_size), transforms.ToTensor(), transforms.Lambda(three_channels)])
+    mode = INTERPOLATIONS[p.interpolation]
+    size = [transforms.Resize(p.resize, interpolation=mode), transforms.CenterCrop(p.img_size)] if p.crop else \
+           [transforms.Resize((p.img_size, p.img_size), interpolation=mode)]
+    return transforms.Compose([transforms.Lambda(standard_mode), *size, transforms.ToTensor(), transforms.Lambda(three_channels)])
 
 # %% ../nbs/01_data.ipynb #b19b0ce2
 class OneClassSplit(Dataset):
@@ -136,6 +147,7 @@ def one_class_split(dataset: str,  # "digits" (embedded), "mnist", "fashion_mnis
                     train: bool = True,  # the training split (normal class only) or the whole test split
                     root: str | Path = "data",  # folder holding (or receiving) the dataset files; unused for digits
                     download: bool = True,  # let torchvision download missing files
+                    interpolation: str | None = None,  # resampling filter of the resize (None: the preset's, bilinear; "lanczos": the reference's CIFAR-10)
                    ) -> OneClassSplit:
     "The training or test split of the one-class problem of `dataset` whose normal class is `normal_class`."
     if dataset not in DATASETS: raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
@@ -144,9 +156,13 @@ def one_class_split(dataset: str,  # "digits" (embedded), "mnist", "fashion_mnis
         raise ValueError(f"normal_class must be an integer from 0 to {len(classes) - 1} ({dataset}: {', '.join(classes)}), "
                          f"got {normal_class!r}")
     if dataset == "digits":
+        if interpolation not in (None, "bilinear"):
+            raise ValueError(f"interpolation applies to mnist, fashion_mnist and cifar10; the embedded digits are upsampled "
+                             f"bilinearly, got interpolation={interpolation!r}")
         ds, targets = _digits(train, img_size=get_preset("digits").img_size)
         return OneClassSplit(ds, targets, int(normal_class), normal_only=train)
-    tfm, root = preset_transform(dataset), Path(root)
+    preset = get_preset(dataset) if interpolation is None else replace(get_preset(dataset), interpolation=interpolation)
+    tfm, root = preset_transform(preset), Path(root)
     jpeg_tree = root / "cifar10" / ("train" if train else "test")
     if dataset == "cifar10" and jpeg_tree.is_dir():
         ds = datasets.ImageFolder(jpeg_tree, transform=tfm)
@@ -335,18 +351,19 @@ def make_synthetic_mvtec(root: str | Path,  # folder to create the category in
 
 # %% ../nbs/01_data.ipynb #a689fc1d
 class FolderDataset(Dataset):
-    "Every image below `root` as (image, label), resized and centre-cropped to (3, img_size, img_size) in [0, 1]."
+    "Every image below `root` as (image, label), resized and centre-cropped (or resized whole) to (3, img_size, img_size) in [0, 1]."
     def __init__(self,
                  root: str | Path,  # folder searched recursively for image files
                  img_size: int = 128,  # side of the square images
                  label: int = 0,  # label given to every image (0: normal, 1: anomalous)
+                 crop: bool = True,  # resize the shorter side and centre-crop; False: resize the whole image, as the reference's folder datasets
                 ):
         root, img_size = Path(root), check_integer("img_size", img_size)
         if not root.is_dir(): raise FileNotFoundError(f"image folder {root} does not exist")
         self.paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
                             and not any(part.startswith(".") for part in p.relative_to(root).parts))  # no hidden files
         if not self.paths: raise FileNotFoundError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found in {root}")
-        self.label, self.transform = label, preset_transform(Preset("folder", img_size, img_size))
+        self.label, self.transform = label, preset_transform(Preset("folder", img_size, img_size, crop=crop))
         self.labels = torch.full((len(self.paths),), label)
 
     def __len__(self): return len(self.paths)

@@ -17,9 +17,9 @@ from .basics import check_integer, check_number
 from .losses import weigh_terms
 
 # %% auto #0
-__all__ = ['ATTRIBUTION_METHODS', 'LOCALIZATION_METHODS', 'DISCREPANCY_TERMS', 'LAYER_COMBINATIONS', 'INPUT_RANGE', 'percentile',
-           'to_heatmap', 'MapSettings', 'GuidedOnly', 'attribute', 'ScoreRecorder', 'anomaly_maps', 'layer_discrepancy',
-           'discrepancy_maps', 'map_scores']
+__all__ = ['GAUSSIAN_BORDERS', 'ATTRIBUTION_METHODS', 'LOCALIZATION_METHODS', 'DISCREPANCY_TERMS', 'LAYER_COMBINATIONS',
+           'INPUT_RANGE', 'SMOOTHGRAD_AVERAGES', 'percentile', 'to_heatmap', 'MapSettings', 'GuidedOnly', 'attribute',
+           'smoothgrad_maps', 'ScoreRecorder', 'anomaly_maps', 'layer_discrepancy', 'discrepancy_maps', 'map_scores']
 
 # %% ../nbs/04_localization.ipynb #6d2ecce7
 def percentile(x: Tensor,  # (B, N) values
@@ -32,28 +32,52 @@ def percentile(x: Tensor,  # (B, N) values
     below, above = x.kthvalue(lo + 1, dim=1).values, x.kthvalue(min(lo + 2, n), dim=1).values
     return below + (above - below) * (pos - lo)
 
+GAUSSIAN_BORDERS = ("mirror", "reflect")  # scipy's names: "mirror" (edge pixel not repeated, ours), "reflect" (repeated, the reference's)
+
+def _reflected(n: int, r: int, device) -> Tensor:
+    "Indices -r..n+r-1 folded into 0..n-1 as scipy's mode 'reflect' extends a signal (d c b a | a b c d | d c b a)."
+    i = torch.arange(-r, n + r, device=device) % (2 * n)
+    return torch.where(i >= n, 2 * n - 1 - i, i)
+
+def _gaussian_reflect(maps: Tensor,  # (B, H, W)
+                      sigma: float,  # standard deviation in pixels
+                     ) -> Tensor:
+    "`scipy.ndimage.gaussian_filter(m, sigma, mode='reflect', truncate=4.0)` of every map, batched, in torch."
+    r = int(4.0 * sigma + 0.5)  # scipy's radius
+    w = torch.arange(-r, r + 1, dtype=maps.dtype, device=maps.device)
+    w = torch.exp(-0.5 * (w / sigma) ** 2)
+    w = w / w.sum()
+    h, wd = maps.shape[-2:]
+    padded = maps[:, _reflected(h, r, maps.device)][:, :, _reflected(wd, r, maps.device)][:, None]
+    return F.conv2d(F.conv2d(padded, w.view(1, 1, -1, 1)), w.view(1, 1, 1, -1))[:, 0]
+
 def to_heatmap(attributions: Tensor,  # (B, C, H, W) attributions
                normalize: bool = True,  # clip at each image's 99th percentile and scale to [0, 1], as the reference
                gaussian_sigma: float | None = 4.0,  # standard deviation of the Gaussian smoothing in pixels (None, 0: none)
+               gaussian_border: str = "mirror",  # how the filter extends the map: "mirror" (ours) or "reflect" (scipy's default, the reference's)
               ) -> Tensor:
     "Single-channel maps (B, H, W): |attributions| summed over channels, optionally percentile-scaled and smoothed."
+    if gaussian_border not in GAUSSIAN_BORDERS:
+        raise ValueError(f"gaussian_border must be one of {GAUSSIAN_BORDERS}, got {gaussian_border!r}")
     maps = attributions.abs().sum(1)
     if normalize:
         flat = maps.flatten(1)
         lo, hi = flat.amin(1), percentile(flat, 99)
         maps = ((maps - lo[:, None, None]) / (hi - lo).clamp_min(1e-12)[:, None, None]).clamp(0, 1)
+    if gaussian_sigma and gaussian_border == "reflect": return _gaussian_reflect(maps, gaussian_sigma)
     if gaussian_sigma:
         k = 2 * math.ceil(4 * gaussian_sigma) + 1  # scipy's gaussian_filter reaches 4 sigma as well
         k = min(k, 2 * min(maps.shape[-2:]) - 1)  # reflection padding allows at most the image's side on each side
         maps = gaussian_blur(maps[:, None], [k, k], [gaussian_sigma, gaussian_sigma])[:, 0]
     return maps
 
-# %% ../nbs/04_localization.ipynb #22e80f67
+# %% ../nbs/04_localization.ipynb #0c38543a
 ATTRIBUTION_METHODS = ("gradients", "smoothgrad", "gbp")  # gradient-based: the paper's, through Captum
 LOCALIZATION_METHODS = ATTRIBUTION_METHODS + ("discrepancy",)  # plus the forward-only map of this notebook
 DISCREPANCY_TERMS = ("direction", "value", "loss")
 LAYER_COMBINATIONS = ("sum", "product")
 INPUT_RANGE = (0.0, 1.0)  # pixel values the model takes; SmoothGrad's noise is relative to this range
+SMOOTHGRAD_AVERAGES = ("gradients", "maps")  # what SmoothGrad averages: the copies' |gradients| (ours) or their heat maps (the reference's)
 
 @dataclass
 class MapSettings:
@@ -69,6 +93,8 @@ class MapSettings:
     terms: str = "direction"  # discrepancy: "direction" (1 - cosine over channels), "value" (squared error) or "loss" (both, as the score weighs them)
     combine: str = "sum"  # discrepancy: how the layers' maps are combined, "sum" or "product"
     border_pad: int = 0  # gradient methods: extend the image by this many pixels (repeating its edge) before attributing, then crop; 0: the paper's
+    smoothgrad_average: str = "gradients"  # SmoothGrad: average the copies' |gradients| ("gradients", ours) or their scaled heat maps ("maps", the reference code's)
+    gaussian_border: str = "mirror"  # how the Gaussian extends the map at its border: "mirror" (ours) or "reflect" (scipy's default, the reference's)
 
     def __post_init__(self):
         if self.method not in LOCALIZATION_METHODS:
@@ -86,6 +112,12 @@ class MapSettings:
         if self.layers is not None:
             self.layers = (self.layers,) if isinstance(self.layers, str) else tuple(self.layers)
             if not self.layers: raise ValueError("layers must name at least one layer, or be None for the score's layers")
+        if self.smoothgrad_average not in SMOOTHGRAD_AVERAGES:
+            raise ValueError(f"smoothgrad_average must be one of {SMOOTHGRAD_AVERAGES}, got {self.smoothgrad_average!r}")
+        if self.smoothgrad_average != "gradients" and self.method != "smoothgrad":
+            raise ValueError(f"smoothgrad_average applies to method='smoothgrad', not to {self.method!r}")
+        if self.gaussian_border not in GAUSSIAN_BORDERS:
+            raise ValueError(f"gaussian_border must be one of {GAUSSIAN_BORDERS}, got {self.gaussian_border!r}")
 
 # %% ../nbs/04_localization.ipynb #439d070c
 class GuidedOnly(nn.Module):
@@ -110,11 +142,42 @@ def attribute(scorer: nn.Module,  # maps images (B, 3, H, W) to anomaly scores (
     with warnings.catch_warnings():  # Captum announces that it sets requires_grad and hooks: expected here
         warnings.filterwarnings("ignore", message=".*(required_grads has been set automatically|Setting backward hooks).*")
         if s.method == "gradients": return Saliency(scorer).attribute(x, abs=True)
+        if s.method == "smoothgrad" and s.smoothgrad_average == "maps": return smoothgrad_maps(scorer, x, s)[:, None]
         if s.method == "smoothgrad":
             return NoiseTunnel(Saliency(scorer)).attribute(
                 x, nt_type="smoothgrad", nt_samples=s.n_samples, nt_samples_batch_size=max(1, per_pass // len(x)),
                 stdevs=s.noise * (INPUT_RANGE[1] - INPUT_RANGE[0]), abs=True)
         return GuidedBackprop(scorer if guided is None else GuidedOnly(scorer, guided)).attribute(x).abs()
+
+def _noisy_copies(x: Tensor,  # (B, C, H, W) images
+                  n_samples: int,  # noisy copies of each image
+                  per_call: int,  # copies of each image per batch
+                  stdev: float,  # standard deviation of the noise
+                 ):
+    "Batches `(copies, m)` of `m` noisy copies per image (image-major), drawn as Captum's `NoiseTunnel` draws them."
+    per_call = min(per_call, n_samples)
+    sizes = [per_call] * (n_samples // per_call) + ([n_samples % per_call] if n_samples % per_call else [])
+    for m in sizes:
+        with torch.no_grad():
+            copies = x.repeat_interleave(m, dim=0)
+            yield copies + torch.normal(0, torch.tensor(stdev, device=x.device).repeat(copies.shape)), m
+
+def smoothgrad_maps(scorer: nn.Module,  # maps images (B, 3, H, W) to anomaly scores (B,), in eval mode
+                    x: Tensor,  # (B, 3, H, W) images on the scorer's device
+                    settings: MapSettings | None = None,  # n_samples, noise, samples_per_pass
+                    crop: int = 0,  # pixels cut from each side of the gradients before they become maps (for `border_pad`)
+                   ) -> Tensor:
+    "The reference code's SmoothGrad (B, H, W): each noisy copy's |gradient| made a heat map (as `to_heatmap`, unsmoothed), averaged."
+    s = settings or MapSettings("smoothgrad", smoothgrad_average="maps")
+    per_pass = s.samples_per_pass or (8 if x.device.type == "cpu" else 256)
+    total, saliency = 0, Saliency(scorer)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*required_grads has been set automatically.*")
+        for copies, m in _noisy_copies(x, s.n_samples, max(1, per_pass // len(x)), s.noise * (INPUT_RANGE[1] - INPUT_RANGE[0])):
+            g = saliency.attribute(copies, abs=True).detach()
+            if crop: g = g[..., crop:-crop, crop:-crop]
+            total = total + to_heatmap(g, gaussian_sigma=None).view(len(x), m, *g.shape[-2:]).sum(1)
+    return total / s.n_samples
 
 # %% ../nbs/04_localization.ipynb #914f2c5b
 class ScoreRecorder(nn.Module):
@@ -152,14 +215,19 @@ def anomaly_maps(scorer: nn.Module,  # maps images (B, 3, H, W) to anomaly score
             torch.manual_seed(s.seed)
             for x in images.split(batch_size):
                 x, p = x.to(device), s.border_pad
-                attr = attribute(recorder, F.pad(x, (p, p, p, p), mode="replicate") if p else x, s, guided).detach()
-                if p:
-                    attr = attr[..., p:-p, p:-p]
-                    if return_scores:
-                        with torch.no_grad(): recorder(x)  # the images' own scores, not the extended images'
-                maps.append(to_heatmap(attr, s.normalize, s.gaussian_sigma))
+                xp = F.pad(x, (p, p, p, p), mode="replicate") if p else x
+                if s.method == "smoothgrad" and s.smoothgrad_average == "maps":  # the reference code's SmoothGrad
+                    avg = smoothgrad_maps(recorder, xp, s, crop=p)
+                    if s.normalize:  # its last step: min-max scaling of the averaged map
+                        lo, hi = avg.amin((1, 2), keepdim=True), avg.amax((1, 2), keepdim=True)
+                        avg = (avg - lo) / (hi - lo).clamp_min(1e-12)
+                    maps.append(to_heatmap(avg[:, None], False, s.gaussian_sigma, s.gaussian_border))
+                else:
+                    attr = attribute(recorder, xp, s, guided).detach()
+                    if p: attr = attr[..., p:-p, p:-p]
+                    maps.append(to_heatmap(attr, s.normalize, s.gaussian_sigma, s.gaussian_border))
                 if not return_scores: continue
-                if s.method == "smoothgrad" and not p:
+                if s.method == "smoothgrad" or p:  # the forward passes saw noisy or extended images
                     with torch.no_grad(): recorder(x)
                 scores.append(recorder.last.float())
     finally: scorer.train(was_training)
@@ -198,7 +266,7 @@ def discrepancy_maps(preds: dict[str, Tensor],  # cloner activations by layer na
         m = layer_discrepancy(preds[l].float(), feats[l].float(), s.terms, lam, weighting)
         m = F.interpolate(m[:, None], size=tuple(size), mode="bilinear", align_corners=False)[:, 0]
         total = m if total is None else total * m if s.combine == "product" else total + m
-    return to_heatmap(total[:, None], s.normalize, s.gaussian_sigma)
+    return to_heatmap(total[:, None], s.normalize, s.gaussian_sigma, s.gaussian_border)
 
 # %% ../nbs/04_localization.ipynb #1dcd434e
 def map_scores(maps: Tensor,  # (B, H, W) anomaly maps

@@ -16,7 +16,7 @@ from .basics import atomic_write
 from .metrics import Detection
 
 # %% auto #0
-__all__ = ['plot_roc', 'plot_score_histograms', 'show_maps', 'save_figure']
+__all__ = ['plot_roc', 'plot_score_histograms', 'show_maps', 'plot_study', 'save_figure']
 
 # %% ../nbs/09_plots.ipynb #51b667cc
 def plot_roc(detections: list[Detection],  # runs to draw, one curve each
@@ -77,6 +77,32 @@ def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array
         axs[i, -1].imshow(_numpy(maps[i]), cmap=cmap, alpha=alpha, extent=axs[i, -1].images[0].get_extent())
     fig.tight_layout()
     return fig
+
+# %% ../nbs/09_plots.ipynb #859b9ed5
+def plot_study(ours,  # tidy results: a pandas DataFrame with columns setting, class, seed, value (one metric)
+               paper=None,  # the paper's numbers for the same metric: a DataFrame with setting, class, value
+               title: str = "",  # the figure's title
+               ylabel: str = "AUROC %",  # what the values are
+               ax=None,  # axis to draw on (default: a new figure)
+              ):
+    "Grouped bars of a study, per class and setting, with the paper's values as ticks; returns the figure."
+    if len(ours) == 0: raise ValueError("no results to plot")
+    stats = ours.groupby(["class", "setting"], sort=False)["value"].agg(["mean", "std"]).reset_index()
+    classes, settings = list(dict.fromkeys(stats["class"])), list(dict.fromkeys(stats["setting"]))
+    if ax is None: _, ax = plt.subplots(figsize=(max(5, 0.9 * len(classes) * max(1, len(settings) / 2)), 3.6))
+    width = 0.8 / len(settings)
+    colours = sns.color_palette("deep", len(settings))
+    for j, setting in enumerate(settings):
+        s = stats[stats["setting"] == setting].set_index("class").reindex(classes)
+        x = np.arange(len(classes)) + (j - (len(settings) - 1) / 2) * width
+        ax.bar(x, s["mean"], width, yerr=s["std"].fillna(0), label=setting, color=colours[j], capsize=2)
+        if paper is not None and len(paper):
+            p = paper[paper["setting"] == setting].set_index("class")["value"].reindex(classes)
+            ax.scatter(x, p, marker="_", s=200, color="black", zorder=3, label="paper" if j == 0 else None)
+    ax.set_xticks(np.arange(len(classes)), classes, rotation=30 if len(classes) > 6 else 0)
+    ax.set(ylabel=ylabel, title=title)
+    ax.legend(fontsize="small", ncol=min(4, len(settings) + 1))
+    return ax.figure
 
 # %% ../nbs/09_plots.ipynb #fc78f5ca
 def save_figure(fig,  # a matplotlib figure
