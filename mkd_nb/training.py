@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_training.ipynb #911cb3c4
 from __future__ import annotations
-import math, os, tempfile, time
+import contextlib, ctypes, math, os, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -17,30 +17,51 @@ from .basics import check_integer, check_number
 from .data import as_dataset, image_batches
 
 # %% auto #0
-__all__ = ['CACHE_MODES', 'FeatureCache', 'cache_source_features', 'train_cloner']
+__all__ = ['CACHE_MODES', 'FeatureCache', 'cache_source_features', 'reused_cpu_memory', 'train_cloner']
 
 # %% ../nbs/05_training.ipynb #5ffe47fa
+def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
+    "The numpy type of a disk cache for `dtype`: its own, or float32 where numpy has none (bfloat16)."
+    try: return torch.empty((), dtype=dtype).numpy().dtype
+    except TypeError: return np.dtype(np.float32)
+
+def _channels_last(x: Tensor) -> bool:
+    "`x` is a 4-d tensor laid out channels-last."
+    return x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+
 class FeatureCache:
-    "Source activations of every training image, by layer, indexed by image, in memory or memory-mapped on disk."
+    "Source activations of every training image by layer, and optionally the network inputs, indexed by image, in memory or on disk."
     def __init__(self,
                  n: int,  # number of images
                  shapes: dict[str, tuple],  # per-image activation shape of each layer
                  where: str = "memory",  # "memory" or "disk"
                  device=None,  # device of an in-memory cache
                  directory: str | Path | None = None,  # where a disk cache goes (default: the system's temp folder)
+                 input_shape: tuple | None = None,  # per-image shape of the network inputs, to keep them too (None: not kept)
+                 channels_last: bool = False,  # store (C, H, W) arrays channels-last, as a channels-last network makes them
+                 dtype: torch.dtype = torch.float32,  # element type of the stored arrays
                 ):
         if where not in ("memory", "disk"): raise ValueError(f"where must be 'memory' or 'disk', got {where!r}")
-        self.where, self.tmp = where, tempfile.TemporaryDirectory(prefix="mkd_cache_", dir=directory) if where == "disk" else None
-        def alloc(layer, shape):
-            if where == "memory": return torch.empty((n, *shape), device=device)
-            path = os.path.join(self.tmp.name, f"{layer}.npy")
-            return torch.from_numpy(np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, *shape)))
+        self.n, self.where, self.dtype = n, where, dtype
+        self.tmp = tempfile.TemporaryDirectory(prefix="mkd_cache_", dir=directory) if where == "disk" else None
+        def alloc(name, shape):
+            last = channels_last and len(shape) == 3
+            if where == "memory":
+                return torch.empty((n, *shape), dtype=dtype, device=device,
+                                   memory_format=torch.channels_last if last else torch.contiguous_format)
+            path = os.path.join(self.tmp.name, f"{name}.npy")
+            stored = (n, *shape[1:], shape[0]) if last else (n, *shape)  # channels-last on disk: (N, H, W, C)
+            array = torch.from_numpy(np.lib.format.open_memmap(path, mode="w+", dtype=_numpy_dtype(dtype), shape=stored))
+            return array.permute(0, 3, 1, 2) if last else array
         self.store = {layer: alloc(layer, shape) for layer, shape in shapes.items()}
+        self.inputs = None if input_shape is None else alloc("_inputs", input_shape)
 
     @staticmethod
-    def nbytes(n: int, shapes: dict[str, tuple]) -> int:
-        "Bytes `n` images take in float32."
-        return 4 * n * sum(int(np.prod(s)) for s in shapes.values())
+    def nbytes(n: int, shapes: dict[str, tuple], itemsize: int = 4) -> int:
+        "Bytes `n` images take, `itemsize` bytes an element (4: float32)."
+        return itemsize * n * sum(int(np.prod(s)) for s in shapes.values())
+
+    def __len__(self): return self.n
 
     def __setitem__(self, idx, feats: dict[str, Tensor]):
         for layer, f in feats.items(): self.store[layer][idx] = f.to(self.store[layer].device)
@@ -49,12 +70,18 @@ class FeatureCache:
         idx = torch.as_tensor(idx)
         return {layer: s[idx.to(s.device)] for layer, s in self.store.items()}
 
+    def batch(self, idx, device=None) -> tuple[Tensor, dict[str, Tensor]]:
+        "The kept inputs and the activations of images `idx`, on `device` (None: where they are)."
+        if self.inputs is None: raise ValueError("this cache keeps no inputs (make it with input_shape)")
+        idx, to = torch.as_tensor(idx), (lambda t: t) if device is None else (lambda t: t.to(device, non_blocking=True))
+        return to(self.inputs[idx.to(self.inputs.device)].to(self.dtype)), {l: to(f) for l, f in self[idx].items()}
+
     def close(self):
-        "Release the stored activations (and delete a disk cache's files)."
-        self.store = {}
+        "Release the stored arrays (and delete a disk cache's files)."
+        self.store, self.inputs = {}, None
         if self.tmp is not None: self.tmp.cleanup()
 
-# %% ../nbs/05_training.ipynb #064bf4c0
+# %% ../nbs/05_training.ipynb #8650cd1d
 def _identity_input(x: Tensor, idx) -> Tensor: return x
 
 @torch.no_grad()
@@ -66,22 +93,87 @@ def cache_source_features(source: nn.Module,  # the frozen network whose activat
                           max_gb: float = 4.0,  # the largest in-memory cache "auto" allows
                           num_workers: int = 0,  # DataLoader workers
                           progress: bool = True,  # show a progress bar
+                          keep_inputs: bool = True,  # keep the network inputs too: epochs then read and decode no images
                          ) -> FeatureCache:
-    "Run the source once over `data` and keep its activations, indexed like `data`."
+    "Run the source once over `data` and keep its activations (and the inputs), indexed like `data`."
     data, device, cache = as_dataset(data), next(source.parameters()).device, None
     batches = image_batches(data, batch_size, num_workers=num_workers)
     for x, idx in tqdm(batches, total=math.ceil(len(data) / batch_size), desc="caching source features",
                        disable=not progress, leave=False):
-        feats = source(to_input(x.to(device), idx))
+        x = to_input(x.to(device), idx)
+        feats = source(x)
         if cache is None:
             shapes = {l: tuple(f.shape[1:]) for l, f in feats.items()}
-            if where == "auto": where = "memory" if FeatureCache.nbytes(len(data), shapes) <= max_gb * 2**30 else "disk"
-            cache = FeatureCache(len(data), shapes, where, device=device)
+            input_shape = tuple(x.shape[1:]) if keep_inputs else None
+            dtype = next(iter(feats.values())).dtype
+            size = FeatureCache.nbytes(len(data), {**shapes, **({"_inputs": input_shape} if keep_inputs else {})}, dtype.itemsize)
+            if where == "auto": where = "memory" if size <= max_gb * 2**30 else "disk"
+            cache = FeatureCache(len(data), shapes, where, device=device, input_shape=input_shape,
+                                 channels_last=_channels_last(x), dtype=dtype)
         cache[idx] = feats
+        if keep_inputs: cache.inputs[idx.to(cache.inputs.device)] = x.to(cache.inputs)
     return cache
 
-# %% ../nbs/05_training.ipynb #8650cd1d
+# %% ../nbs/05_training.ipynb #332c68aa
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc's mallopt parameters
+_GLIBC_SETTINGS = {_M_TRIM_THRESHOLD: ("MALLOC_TRIM_THRESHOLD_", 128 * 1024), _M_MMAP_MAX: ("MALLOC_MMAP_MAX_", 65536)}
+_reuse_depth = 0
+
+def _glibc_setting(param: int) -> int:
+    "The value of a mallopt parameter when the process started: from its environment variable, else glibc's default."
+    name, default = _GLIBC_SETTINGS[param]
+    try: return int(os.environ.get(name, default))
+    except ValueError: return default
+
+def _glibc():
+    "The C library if it is glibc, else None."
+    if not sys.platform.startswith("linux"): return None
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version, libc.mallopt, libc.malloc_trim  # only glibc has all three
+        return libc
+    except (OSError, AttributeError): return None
+
+@contextlib.contextmanager
+def reused_cpu_memory(enabled: bool = True,  # False: an empty block
+                     ):
+    "Within the block, CPU memory that is freed stays in the process for the next allocations (glibc only); yields whether it does."
+    global _reuse_depth
+    libc = _glibc() if enabled else None
+    if libc is None:
+        yield False
+        return
+    if _reuse_depth == 0: libc.mallopt(_M_MMAP_MAX, 0); libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
+    _reuse_depth += 1
+    try: yield True
+    finally:
+        _reuse_depth -= 1
+        if _reuse_depth == 0:
+            for param in _GLIBC_SETTINGS: libc.mallopt(param, _glibc_setting(param))  # as the process started
+            libc.malloc_trim(0)  # give the kept memory back to the system
+
+# %% ../nbs/05_training.ipynb #9344eb9d
 CACHE_MODES = ("auto", "memory", "disk", "none")
+
+def _adam(params, lr: float, fused: bool) -> torch.optim.Adam:
+    "Adam, fused into one kernel per parameter if asked and the device has it."
+    params = list(params)
+    if fused:
+        try: return torch.optim.Adam(params, lr=lr, fused=True)
+        except RuntimeError: pass  # a device or dtype without a fused Adam
+    return torch.optim.Adam(params, lr=lr)
+
+def _cached_batches(cache: FeatureCache, batch_size: int, generator: torch.Generator, device):
+    "Shuffled batches (inputs, source activations) of a cache, in the order of `image_batches` (a shuffling DataLoader)."
+    for idx in DataLoader(range(len(cache)), batch_size=batch_size, shuffle=True, generator=generator):  # indices only
+        yield cache.batch(idx, device)
+
+def _source_batches(source: nn.Module, data, to_input, batch_size: int, generator: torch.Generator, num_workers: int, device):
+    "Batches (inputs, source activations) read from the data, the source run on each."
+    for x, idx in image_batches(data, batch_size, shuffle=True, generator=generator, num_workers=num_workers):
+        inputs = to_input(x.to(device), idx)
+        with torch.no_grad(): targets = source(inputs)
+        yield inputs, targets  # outside no_grad: the cloner's step needs gradients
 
 def train_cloner(cloner: nn.Module,  # the network to train, on its device
                  source: nn.Module,  # the frozen network to mimic, on the same device
@@ -96,11 +188,20 @@ def train_cloner(cloner: nn.Module,  # the network to train, on its device
                  max_cache_gb: float = 4.0,  # "auto" keeps the cache in memory up to this size
                  num_workers: int = 0,  # DataLoader workers
                  progress: bool = True,  # show progress bars
+                 fused_adam: bool = True,  # Adam fused into one kernel per parameter where the device has one
+                 reuse_memory: bool = True,  # on a CPU, keep freed memory for the next step (`reused_cpu_memory`)
+                 compile: bool | dict = False,  # train a `torch.compile`d cloner: True, or a dict of `torch.compile` options
+                 amp: bool = False,  # the cloner's forward in bfloat16 autocast (CUDA only)
                 ) -> dict:
     "Train `cloner` to mimic `source` on normal images; returns the per-epoch loss and time history."
     epochs, batch_size, seed = check_integer("epochs", epochs), check_integer("batch_size", batch_size), check_integer("seed", seed, 0)
     lr = check_number("lr", lr, strict=True)
     if cache not in CACHE_MODES: raise ValueError(f"cache must be one of {CACHE_MODES}, got {cache!r}")
+    if not isinstance(compile, (bool, dict)): raise TypeError(f"compile must be True, False or a dict of torch.compile options, got {compile!r}")
+    device = next(cloner.parameters()).device
+    if amp and not (device.type == "cuda" and torch.cuda.is_bf16_supported()):
+        raise ValueError(f"amp=True (bfloat16 autocast) is for CUDA GPUs that support bfloat16; the cloner is on {device}: "
+                         "train with amp=False")
     if isinstance(data, DataLoader):
         if cache in ("memory", "disk"):
             raise ValueError(f"cache={cache!r} needs a Dataset: a DataLoader may present other images at every epoch; "
@@ -109,31 +210,43 @@ def train_cloner(cloner: nn.Module,  # the network to train, on its device
     else:
         data = as_dataset(data)
         if len(data) == 0: raise ValueError("no training images: the training data is empty")
-    device, t0 = next(cloner.parameters()).device, time.perf_counter()
+    with reused_cpu_memory(reuse_memory and device.type == "cpu"):
+        return _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input, cache, max_cache_gb,
+                      num_workers, progress, fused_adam, compile, amp, device)
+
+def _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input, cache, max_cache_gb, num_workers,
+           progress, fused_adam, compile, amp, device) -> dict:
+    "The body of `train_cloner`, its arguments checked."
+    t0 = time.perf_counter()
     feature_cache = None if cache == "none" else cache_source_features(
         source, data, to_input, batch_size, cache, max_cache_gb, num_workers, progress)
     history = {"loss": [], "epoch_seconds": [], "cache_seconds": time.perf_counter() - t0,
                "cache": feature_cache.where if feature_cache else "none"}
-    order, opt = torch.Generator().manual_seed(seed), torch.optim.Adam(cloner.parameters(), lr=lr)
+    order, opt = torch.Generator().manual_seed(seed), _adam(cloner.parameters(), lr, fused_adam)
+    model = cloner if compile is False else torch.compile(cloner, **(compile if isinstance(compile, dict) else {}))
     cloner.train()
     try:
         for epoch in (bar := tqdm(range(epochs), desc="training cloner", disable=not progress)):
-            t, total, seen = time.perf_counter(), 0.0, 0
-            for x, idx in image_batches(data, batch_size, shuffle=True, generator=order, num_workers=num_workers):
-                inputs = to_input(x.to(device), idx)
-                with torch.no_grad(): targets = feature_cache[idx] if feature_cache is not None else source(inputs)
-                loss = loss_fn(cloner(inputs), targets)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"the training loss became {loss.item()} in epoch {epoch + 1}: stopped "
-                                             "(check the images and the learning rate)")
+            t, total, seen = time.perf_counter(), torch.zeros((), device=device), 0
+            batches = (_cached_batches(feature_cache, batch_size, order, device) if feature_cache is not None else
+                       _source_batches(source, data, to_input, batch_size, order, num_workers, device))
+            for inputs, targets in batches:
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp): preds = model(inputs)
+                if amp: preds = {l: p.float() for l, p in preds.items()}
+                loss = loss_fn(preds, targets)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total, seen = total + loss.item() * len(x), seen + len(x)
+                total += loss.detach() * len(inputs)
+                seen += len(inputs)
             if seen == 0: raise ValueError("the DataLoader gave no images (an empty dataset, or drop_last with fewer images than a batch?)")
-            history["loss"].append(total / seen)
+            mean = total.item() / seen  # the epoch's one wait for the device
+            if not math.isfinite(mean):
+                raise FloatingPointError(f"the training loss became {mean} in epoch {epoch + 1}: stopped "
+                                         "(check the images and the learning rate)")
+            history["loss"].append(mean)
             history["epoch_seconds"].append(time.perf_counter() - t)
-            bar.set_postfix(loss=f"{history['loss'][-1]:.4g}")
+            bar.set_postfix(loss=f"{mean:.4g}")
     finally:
         cloner.eval()
         if feature_cache is not None: feature_cache.close()
