@@ -10,7 +10,7 @@ import importlib as _importlib
 
 _MODULES = ("basics", "data", "models", "losses", "localization", "training", "core", "metrics", "evaluation", "plots", "demo", "reproduce")
 _HOMES = {  # name -> the module that defines it
-    "MKD": "core", "MKDConfig": "core",
+    "MKD": "core", "MKDConfig": "core", "Calibration": "core",
     "Source": "models", "Cloner": "models", "mkd_loss": "losses",
     "PRESETS": "data", "one_class_split": "data", "MVTecAD": "data", "FolderDataset": "data",
     "make_synthetic_mvtec": "data",

@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_basics.ipynb #46e4d09e
 from __future__ import annotations
-import math, numbers, os, shutil, uuid
+import functools, inspect, math, numbers, os, shutil, sys, uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['atomic_write', 'atomic_folder', 'check_integer', 'check_number']
+__all__ = ['INPUT_ERRORS', 'atomic_write', 'atomic_folder', 'check_integer', 'check_number', 'command']
 
 # %% ../nbs/00_basics.ipynb #803bce6e
 def _sibling(path: Path, suffix: str = "") -> Path:
@@ -82,3 +82,37 @@ def check_number(name: str,  # the argument's name, for the message
     if not ok or value < minimum or (strict and value == minimum):
         raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {minimum:g}, got {value!r}")
     return float(value)
+
+# %% ../nbs/00_basics.ipynb #6f66ecee
+INPUT_ERRORS = (ValueError, TypeError, OSError, KeyError)  # faults a command reports in one line (files, images, options)
+
+def _underscored(arg: str) -> str:
+    "`--img-size` (and `--img-size=128`) as `--img_size`; anything else as it is."
+    if not arg.startswith("--"): return arg
+    name, eq, value = arg[2:].partition("=")
+    return "--" + name.replace("-", "_") + eq + value
+
+def _run_command(func, argv: list[str], prog: str):
+    "Parse `argv` with fastcore's `anno_parser(func)`, call `func`; input faults become one line and exit status 1."
+    from fastcore.script import anno_parser
+    args = vars(anno_parser(func, prog).parse_args([_underscored(a) for a in argv]))
+    args.pop("pdb", None); args.pop("xtra", None)
+    try: result = func(**args)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted (what was written completely is kept)", file=sys.stderr); sys.exit(130)
+    except INPUT_ERRORS as e:
+        if os.environ.get("MKD_DEBUG"): raise
+        print(f"{prog}: error: {e}", file=sys.stderr); sys.exit(1)
+    return result if isinstance(result, int) and not isinstance(result, bool) else None
+
+def command(func):
+    "`func` as a console script (like fastcore's `call_parse`): `--option-name` or `--option_name`, faults in one line."
+    @functools.wraps(func)
+    def _command(*args, **kwargs):
+        caller = inspect.currentframe().f_back
+        script = (not args and not kwargs and caller.f_globals.get("__name__") == "__main__"
+                  and caller.f_locals is caller.f_globals)  # run as a program, not called from Python
+        if not script: return func(*args, **kwargs)
+        return _run_command(func, sys.argv[1:], Path(sys.argv[0]).name)
+    _command.run = lambda argv, prog=func.__name__: _run_command(func, list(argv), prog)  # for tests: as if from a shell
+    return _command

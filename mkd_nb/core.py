@@ -26,7 +26,7 @@ from .training import train_cloner
 
 # %% auto #0
 __all__ = ['TRAINING_FIELDS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKDConfig', 'derived_seeds', 'default_device', 'MKD',
-           'fingerprint', 'read_checkpoint']
+           'Calibration', 'fingerprint', 'read_checkpoint']
 
 # %% ../nbs/06_core.ipynb #d29cb0ec
 @dataclass
@@ -102,6 +102,7 @@ class MKD(nn.Module):
             self.source = Source(c.source, c.layers, seed=source_seed)
             self.cloner = Cloner(c.cloner, c.layers, seed=cloner_seed)
         self.trained_epochs = 0  # epochs of training the cloner has had
+        self.calibration = None  # score threshold and map scale from held-out normal images (see `calibrate`)
         self.register_buffer("mean", None if c.mean is None else torch.tensor(c.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", None if c.std is None else torch.tensor(c.std).view(1, 3, 1, 1), persistent=False)
         self.to(default_device() if device is None else device)
@@ -238,6 +239,64 @@ def localize(self: MKD,
     if not return_scores: return maps
     return maps, torch.cat(scores) if scores else x.new_zeros(0)
 
+# %% ../nbs/06_core.ipynb #5c56c851
+@dataclass
+class Calibration:
+    "Score threshold and anomaly-map scale fitted on held-out normal images only: what turns scores and maps into decisions."
+    score_threshold: float  # scores above it are called anomalous
+    score_median: float  # median held-out normal score (normalised score 0)
+    map_threshold: float  # map values above it are called defective
+    map_median: float  # median held-out normal map value (normalised map 0)
+    map_settings: dict  # `MapSettings` fields (method included) the map scale was fitted with
+    quantile: float = 0.99  # share of held-out normal scores below `score_threshold`
+    pixel_quantile: float = 0.999  # share of held-out normal map pixels below `map_threshold`
+    n_images: int = 0  # held-out normal images it was fitted on
+
+    @property
+    def map_method(self) -> str: return self.map_settings["method"]
+
+    @staticmethod
+    def _normalized(x, median: float, threshold: float):
+        return (0.5 * (x - median) / max(threshold - median, 1e-12)).clip(0, 1)
+
+    def normalized_scores(self, scores):
+        "Scores rescaled to [0, 1]: 0 at the normal median, 0.5 at the threshold (a tensor or an array, as given)."
+        return self._normalized(scores, self.score_median, self.score_threshold)
+
+    def normalized_maps(self, maps):
+        "Anomaly maps rescaled to [0, 1]: 0 at the normal median pixel, 0.5 at the map threshold."
+        return self._normalized(maps, self.map_median, self.map_threshold)
+
+def _quantile(x: Tensor, q: float) -> float:
+    "The `q` quantile of all values of `x` (linear interpolation), also for more values than `torch.quantile` takes."
+    x = x.flatten().float()
+    if x.numel() > 10_000_000: x = x[torch.randperm(x.numel(), generator=torch.Generator().manual_seed(0))[:10_000_000]]
+    return float(np.quantile(x.cpu().numpy(), q))
+
+@patch
+@delegates(MapSettings)
+def calibrate(self: MKD,
+              normal_data,  # held-out normal images (not trained on): a Dataset, DataLoader or images
+              quantile: float = 0.99,  # share of normal scores below the score threshold
+              pixel_quantile: float = 0.999,  # share of normal map pixels below the map threshold
+              batch_size: int = 8,  # images per pass
+              progress: bool = False,  # show a progress bar
+              **kwargs,  # `MapSettings` of the maps to scale (method defaults to "discrepancy")
+             ) -> Calibration:
+    "Fit the score threshold and the map scale on held-out normal images; stored as `self.calibration` and returned."
+    for name, q in (("quantile", quantile), ("pixel_quantile", pixel_quantile)):
+        if not 0 < check_number(name, q) < 1: raise ValueError(f"{name} must be between 0 and 1, got {q!r}")
+    settings = MapSettings(**{"method": "discrepancy", **kwargs})
+    scores, maps = [], []
+    for x, idx in tqdm(image_batches(normal_data, batch_size), desc="calibrating", disable=not progress, leave=False):
+        m, s = self.localize(self.check_images(x, idx), batch_size=batch_size, return_scores=True, **vars(settings))
+        scores.append(s.float().cpu()); maps.append(m.float().cpu())
+    if not scores: raise ValueError("no held-out normal images to calibrate on: the data is empty")
+    scores, maps = torch.cat(scores), torch.cat(maps)
+    self.calibration = Calibration(_quantile(scores, quantile), _quantile(scores, 0.5), _quantile(maps, pixel_quantile),
+                                   _quantile(maps, 0.5), vars(settings).copy(), quantile, pixel_quantile, len(scores))
+    return self.calibration
+
 # %% ../nbs/06_core.ipynb #6c110c9c
 CHECKPOINT_FORMAT = "mkd_nb checkpoint v1"
 CHECKPOINT_KEYS = ("format", "version", "config", "source_fingerprint", "cloner")
@@ -277,7 +336,8 @@ def save(self: MKD,
     if bad := [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
         raise ValueError(f"not saving {path}: the cloner's {bad[:3]} hold NaN or infinite values")
     ckpt = {"format": CHECKPOINT_FORMAT, "version": mkd_nb.__version__, "config": asdict(self.config),
-            "source_fingerprint": fingerprint(self.source), "trained_epochs": self.trained_epochs, "cloner": state}
+            "source_fingerprint": fingerprint(self.source), "trained_epochs": self.trained_epochs, "cloner": state,
+            "calibration": None if self.calibration is None else asdict(self.calibration)}
     return atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
 
 @patch
@@ -294,6 +354,9 @@ def load_weights(self: MKD, path: str | Path) -> MKD:
     try: self.cloner.load_state_dict(ckpt["cloner"])
     except RuntimeError as e: raise ValueError(f"{path}: cloner weights do not fit the configuration: {e}") from e
     self.trained_epochs = ckpt.get("trained_epochs", 0)
+    calibration = ckpt.get("calibration")  # absent from older checkpoints, None when never calibrated
+    try: self.calibration = None if calibration is None else Calibration(**calibration)
+    except TypeError as e: raise ValueError(f"{path}: its calibration does not fit this version of mkd_nb: {e}") from e
     return self.eval()
 
 @patch(cls_method=True)
