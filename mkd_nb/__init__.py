@@ -8,17 +8,21 @@ __version__ = "0.1.0"
 
 import importlib as _importlib
 
-_MODULES = ("basics", "data", "models", "losses", "localization", "training", "core", "metrics", "evaluation", "plots", "demo", "reproduce")
+_MODULES = ("basics", "data", "models", "losses", "localization", "training", "core", "metrics", "evaluation", "plots", "demo", "reproduce", "runs", "predict", "report")
 _HOMES = {  # name -> the module that defines it
     "MKD": "core", "MKDConfig": "core", "Calibration": "core",
     "Source": "models", "Cloner": "models", "mkd_loss": "losses",
     "PRESETS": "data", "one_class_split": "data", "MVTecAD": "data", "FolderDataset": "data",
     "make_synthetic_mvtec": "data",
     "MapSettings": "localization", "discrepancy_maps": "localization", "map_scores": "localization",
-    "train_cloner": "training",
+    "train_cloner": "training", "training_state": "training",
+    "train_run": "runs", "mkd_train": "runs", "held_out_split": "runs", "read_train_log": "runs",
     "image_auroc": "metrics", "pixel_auroc": "metrics", "aupro": "metrics", "paper_pixel_auroc": "metrics",
     "detect": "evaluation", "evaluate": "evaluation",
     "plot_roc": "plots", "plot_score_histograms": "plots", "show_maps": "plots", "save_figure": "plots", "plot_study": "plots",
+    "overlay": "plots", "overlay_panel": "plots", "save_image": "plots",
+    "predict_images": "predict", "find_images": "predict", "read_image": "predict",
+    "evaluation_report": "report", "report_metrics": "report", "mkd_evaluate": "report",
     "STUDIES": "reproduce", "paper_results": "reproduce", "compare_with_paper": "reproduce",
 }
 __all__ = list(_HOMES)

@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_basics.ipynb #46e4d09e
 from __future__ import annotations
-import functools, inspect, math, numbers, os, shutil, sys, uuid
+import argparse, functools, inspect, math, numbers, os, shutil, sys, uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from fastcore.script import anno_parser
 
 # %% auto #0
-__all__ = ['INPUT_ERRORS', 'atomic_write', 'atomic_folder', 'check_integer', 'check_number', 'command']
+__all__ = ['INPUT_ERRORS', 'atomic_write', 'atomic_folder', 'check_integer', 'check_number', 'command_parser', 'command']
 
 # %% ../nbs/00_basics.ipynb #803bce6e
 def _sibling(path: Path, suffix: str = "") -> Path:
@@ -86,16 +87,19 @@ def check_number(name: str,  # the argument's name, for the message
 # %% ../nbs/00_basics.ipynb #6f66ecee
 INPUT_ERRORS = (ValueError, TypeError, OSError, KeyError)  # faults a command reports in one line (files, images, options)
 
-def _underscored(arg: str) -> str:
-    "`--img-size` (and `--img-size=128`) as `--img_size`; anything else as it is."
-    if not arg.startswith("--"): return arg
-    name, eq, value = arg[2:].partition("=")
-    return "--" + name.replace("-", "_") + eq + value
+def command_parser(func, prog: str | None = None) -> argparse.ArgumentParser:
+    "fastcore's `anno_parser(func)`, its options shown with dashes (`--img-size`) and taken with dashes or underscores."
+    p = anno_parser(func, prog)
+    for action in p._actions:
+        for opt in [o for o in action.option_strings if o.startswith("--")]:
+            for spelling in ("--" + opt[2:].replace("_", "-"), "--" + opt[2:].replace("-", "_")):
+                p._option_string_actions.setdefault(spelling, action)
+        action.option_strings = [("--" + o[2:].replace("_", "-")) if o.startswith("--") else o for o in action.option_strings]
+    return p
 
 def _run_command(func, argv: list[str], prog: str):
-    "Parse `argv` with fastcore's `anno_parser(func)`, call `func`; input faults become one line and exit status 1."
-    from fastcore.script import anno_parser
-    args = vars(anno_parser(func, prog).parse_args([_underscored(a) for a in argv]))
+    "Parse `argv` with `command_parser(func)`, call `func`; input faults become one line and exit status 1."
+    args = vars(command_parser(func, prog).parse_args(list(argv)))
     args.pop("pdb", None); args.pop("xtra", None)
     try: result = func(**args)
     except KeyboardInterrupt:

@@ -172,20 +172,28 @@ def fit(self: MKD,
         epochs: int | None = None,  # passes over the data (None: the configuration's)
         lr: float | None = None,  # Adam learning rate (None: the configuration's)
         batch_size: int | None = None,  # images per step (None: the configuration's)
+        state: dict | None = None,  # a training state given to `on_epoch_end`, to continue from (`epochs` counts its epochs too)
+        on_epoch_end=None,  # called after each epoch with (epochs done, a function returning the training state)
         **kwargs) -> dict:
     "Train the cloner to mimic the source on normal images; returns the per-epoch loss and time history."
     c = self.config
     epochs, lr, batch_size = (c.epochs if epochs is None else epochs), (c.lr if lr is None else lr), (c.batch_size if batch_size is None else batch_size)
     loss_fn = partial(mkd_loss, lam=c.lam, weighting=c.weighting, layers=c.layers)
     to_input = lambda x, idx: self.prepare(self.check_images(x, idx))
+    if on_epoch_end is not None and not callable(on_epoch_end): raise TypeError(f"on_epoch_end must be callable, got {on_epoch_end!r}")
+    base = self.trained_epochs  # epochs the cloner had before this training's first epoch
+    if isinstance(state, dict) and "epoch" in state: base = state.get("trained_epochs", state["epoch"]) - state["epoch"]
+    hook = None if on_epoch_end is None else (  # the state also says how many epochs the model has had in all
+        lambda epoch, get: on_epoch_end(epoch, lambda: {**get(), "trained_epochs": base + epoch}))
     before = {k: v.clone() for k, v in self.cloner.state_dict().items()}
     self.train()
-    try: history = train_cloner(self.cloner, self.source, data, loss_fn, epochs, lr, batch_size, self._batch_seed, to_input, **kwargs)
-    except Exception:
+    try: history = train_cloner(self.cloner, self.source, data, loss_fn, epochs, lr, batch_size, self._batch_seed, to_input,
+                                state=state, on_epoch_end=hook, **kwargs)
+    except BaseException:  # an error, or an interruption (Ctrl-C)
         self.cloner.load_state_dict(before)  # a fit that fails leaves the model as it was
         raise
     finally: self.eval()
-    self.trained_epochs += epochs
+    self.trained_epochs = base + epochs
     return history
 
 # %% ../nbs/06_core.ipynb #0337d2ac

@@ -4,15 +4,15 @@
 
 # %% ../nbs/10_demo.ipynb #c34bb321
 from __future__ import annotations
+import uuid
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from fastcore.meta import delegates
-from fastcore.script import call_parse
 
-from .basics import atomic_write
+from .basics import atomic_write, command
 from .core import MKD, MKDConfig
 from .data import DATASET_CLASSES, DATASETS, get_preset, one_class_split
 from .evaluation import detect
@@ -21,7 +21,7 @@ from .models import CRITICAL_LAYERS, SourceWeightsUnavailable, imagenet_vgg16_st
 from .plots import plot_roc, plot_score_histograms, save_figure
 
 # %% auto #0
-__all__ = ['resolve_source', 'one_class_experiment', 'results_table', 'run_demo', 'mkd_demo']
+__all__ = ['resolve_source', 'one_class_experiment', 'results_table', 'writable_folder', 'run_demo', 'mkd_demo']
 
 # %% ../nbs/10_demo.ipynb #3528e1b9
 def resolve_source(source: str = "imagenet",  # "imagenet", "random" or a path to VGG16 weights
@@ -64,6 +64,20 @@ def results_table(detections: list[Detection],  # one run per normal class
     return pd.DataFrame([{**row, "mean": np.mean(list(row.values()))}], index=["AUROC %"]).round(2)
 
 # %% ../nbs/10_demo.ipynb #97b112f1
+def writable_folder(path: str | Path,  # the folder to create, or an existing folder
+                    option: str = "--out",  # the option or argument that named it, for the message
+                   ) -> Path:
+    "`path` created if need be and shown to take files (a probe file written and removed), else an error naming `option`."
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{option} {path} is a file, not a folder")
+    probe = path / f".probe-{uuid.uuid4().hex[:12]}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.touch(); probe.unlink()
+    except OSError as e: raise OSError(f"{option} {path} cannot be written to: {e.strerror or e}") from None
+    return path
+
+# %% ../nbs/10_demo.ipynb #fa063082
 def _parse_classes(classes: str, dataset: str) -> list[int]:
     "`classes` ('all' or '0,3,7') as a list of class indices of `dataset`, or an error naming the option."
     n = len(DATASET_CLASSES[dataset])
@@ -89,26 +103,31 @@ def run_demo(dataset: str = "digits",  # dataset: digits (embedded, offline), mn
             ) -> pd.DataFrame:
     "Train MKD one class at a time, print per-class and mean AUROC, write the table, ROC and score-histogram figures."
     if dataset not in DATASETS: raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
-    ks, preset, out = _parse_classes(classes, dataset), get_preset(dataset), Path(out)
-    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"--out {out} is a file, not a folder")
+    ks, preset = _parse_classes(classes, dataset), get_preset(dataset)
     settings = dict(cloner=cloner, layers=tuple(layers.split(",")), lam=preset.lam if lam is None else lam,
                     weighting=weighting, seed=seed, epochs=preset.epochs if epochs is None else epochs)
     MKDConfig.from_preset(dataset, source="random", **settings)  # every setting checked before any training
+    out = writable_folder(out)
+    (out / "auroc_per_class.csv").unlink(missing_ok=True)  # rows of an earlier run would be mistaken for this one's
     if not quiet: print(f"MKD one-class detection on {dataset}")
     source = resolve_source(source)
-    detections = one_class_experiment(dataset, ks, source, root=root, progress=not quiet, device=device, **settings)
     setup = (f"{dataset}, source {source}, {cloner} cloner, {settings['epochs']} epochs, lambda {settings['lam']} "
              f"({weighting}), seed {seed}")
+    detections, rows = [], []
+    for k in ks:  # one class at a time, its row written as soon as it is measured
+        detections += one_class_experiment(dataset, [k], source, root=root, progress=not quiet, device=device, **settings)
+        rows.append({"class": k, "AUROC %": round(100 * detections[-1].auroc, 2), "setup": setup})
+        atomic_write(out / "auroc_per_class.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
     table = results_table(detections)
     print(f"\nAUROC (%) per normal class; {setup}\n{table.to_string()}")
     atomic_write(out / "auroc.csv", lambda tmp: table.assign(setup=setup).to_csv(tmp))
     for name, fig in [("roc.png", plot_roc(detections, title=f"ROC: {setup}")),
                       ("score_histograms.png", plot_score_histograms(detections, title=f"test scores: {setup}"))]:
         save_figure(fig, out / name); plt.close(fig)
-    print(f"wrote {out / 'auroc.csv'}, {out / 'roc.png'} and {out / 'score_histograms.png'}")
+    print(f"wrote {out / 'auroc.csv'}, {out / 'auroc_per_class.csv'}, {out / 'roc.png'} and {out / 'score_histograms.png'}")
     return table
 
-@call_parse
+@command
 @delegates(run_demo)
 def mkd_demo(**kwargs):
     "Train MKD one class at a time, print per-class and mean AUROC, write ROC and score-histogram figures."

@@ -4,6 +4,7 @@
 
 # %% ../nbs/03_losses.ipynb #2a81e50e
 from __future__ import annotations
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -11,17 +12,24 @@ from torch import Tensor
 __all__ = ['WEIGHTINGS', 'value_loss', 'direction_loss', 'weigh_terms', 'mkd_loss']
 
 # %% ../nbs/03_losses.ipynb #eef86b28
+def _flat_pair(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    "Both activations as (B, N), flattened in the order `pred` lies in memory (channels-last or not): no copy of `pred`."
+    if pred.ndim == 4 and not pred.is_contiguous() and pred.is_contiguous(memory_format=torch.channels_last):
+        return pred.permute(0, 2, 3, 1).flatten(1), target.permute(0, 2, 3, 1).flatten(1)
+    return pred.flatten(1), target.flatten(1)
+
 def value_loss(pred: Tensor,  # cloner activations (B, C, H, W)
                target: Tensor,  # source activations, same shape
               ) -> Tensor:
     "Per-sample mean squared error over C, H, W: L_val at one layer, shape (B,)."
-    return (pred - target).pow(2).flatten(1).mean(1)
+    p, t = _flat_pair(pred, target)
+    return (p - t).pow(2).mean(1)
 
 def direction_loss(pred: Tensor,  # cloner activations (B, C, H, W)
                    target: Tensor,  # source activations, same shape
                   ) -> Tensor:
     "Per-sample one minus the cosine similarity of the flattened activations: L_dir at one layer, shape (B,)."
-    return 1 - F.cosine_similarity(pred.flatten(1), target.flatten(1), dim=1)
+    return 1 - F.cosine_similarity(*_flat_pair(pred, target), dim=1)
 
 # %% ../nbs/03_losses.ipynb #3031430a
 WEIGHTINGS = ("reference", "paper", "value", "direction")

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from fastcore.script import Param, call_parse
+from fastcore.script import Param
 from torch import Tensor
 from tqdm.auto import tqdm
 
 import mkd_nb
-from .basics import check_integer
+from .basics import check_integer, command
 from .core import MKD, MKDConfig
 from .data import DATASET_CLASSES, DATASETS, MVTecAD, make_synthetic_mvtec, one_class_split
 from .evaluation import detect, evaluate
@@ -315,8 +315,8 @@ def compare_with_paper(rows: pd.DataFrame,  # rows of results.csv, one study and
     return ours.merge(p[["setting", "class", "value"]].rename(columns={"value": "paper"}), on=["setting", "class"], how="left")
 
 # %% ../nbs/11_reproduce.ipynb #31244fff
-@call_parse
-def mkd_reproduce(study: str,  # the study: layers, cloner, loss, localization, timing, source_init, map_normalization
+@command
+def mkd_reproduce(study: str = None,  # the study (required): layers, cloner, loss, localization, timing, source_init, map_normalization
                   dataset: str = "digits",  # digits, mnist, fashion_mnist, cifar10, mvtec or synthetic
                   out: str = "mkd_reproduce",  # folder of results.csv and the figures
                   root: str = "data",  # where the dataset is (MVTec AD: the folder of its categories)
@@ -330,6 +330,7 @@ def mkd_reproduce(study: str,  # the study: layers, cloner, loss, localization, 
                  ):
     "Run one of the paper's studies and write results.csv and its figures to --out; re-running skips what is done."
     from mkd_nb.demo import resolve_source
+    if study is None: raise SystemExit(f"--study is required: one of {list(STUDIES)}")
     if study not in STUDIES: raise SystemExit(f"--study must be one of {list(STUDIES)}, got {study!r}")
     if dataset not in STUDY_DATASETS: raise SystemExit(f"--dataset must be one of {STUDY_DATASETS}, got {dataset!r}")
     source = resolve_source(source)

@@ -17,7 +17,8 @@ from .basics import check_integer, check_number
 from .data import as_dataset, image_batches
 
 # %% auto #0
-__all__ = ['CACHE_MODES', 'FeatureCache', 'cache_source_features', 'reused_cpu_memory', 'train_cloner']
+__all__ = ['CACHE_MODES', 'TRAINING_STATE_KEYS', 'FeatureCache', 'cache_source_features', 'reused_cpu_memory', 'training_state',
+           'check_training_state', 'train_cloner']
 
 # %% ../nbs/05_training.ipynb #5ffe47fa
 def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
@@ -175,6 +176,41 @@ def _source_batches(source: nn.Module, data, to_input, batch_size: int, generato
         with torch.no_grad(): targets = source(inputs)
         yield inputs, targets  # outside no_grad: the cloner's step needs gradients
 
+TRAINING_STATE_KEYS = ("epoch", "cloner", "optimizer", "generator", "history", "settings")
+
+def _snapshot(obj):
+    "A copy of nested dicts and lists of tensors, the tensors cloned to the CPU: later steps do not change it."
+    if isinstance(obj, Tensor): return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict): return {k: _snapshot(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)): return type(obj)(_snapshot(v) for v in obj)
+    return obj
+
+def training_state(cloner: nn.Module,  # the network being trained
+                   optimizer: torch.optim.Optimizer,  # its optimizer
+                   order: torch.Generator,  # the generator of the batch order
+                   history: dict,  # the history so far ("loss" and "epoch_seconds" lists, one entry per epoch done)
+                   settings: dict,  # what the batches and steps depend on (lr, batch_size, seed), checked on resuming
+                  ) -> dict:
+    "Everything training needs to continue exactly where it is: a snapshot on the CPU that `torch.save` can write."
+    return {"epoch": len(history["loss"]), "cloner": _snapshot(cloner.state_dict()), "optimizer": _snapshot(optimizer.state_dict()),
+            "generator": order.get_state(), "history": {k: list(history[k]) for k in ("loss", "epoch_seconds")},
+            "settings": dict(settings)}
+
+def check_training_state(state: dict,  # a training state (see `training_state`)
+                         epochs: int,  # the epochs the training is to reach
+                         settings: dict,  # the settings of the training that continues it
+                        ):
+    "An error saying what is wrong if `state` is not a training state that a training of `epochs` with `settings` can continue."
+    if not isinstance(state, dict) or (missing := [k for k in TRAINING_STATE_KEYS if k not in state]):
+        raise ValueError(f"state must be a training state from on_epoch_end (a dict with {TRAINING_STATE_KEYS}), "
+                         f"got {type(state).__name__}{' without ' + str(missing) if isinstance(state, dict) else ''}")
+    if diff := {k: (state["settings"].get(k), v) for k, v in settings.items() if state["settings"].get(k) != v}:
+        raise ValueError("the state was made by a training with other settings; (state, this training): "
+                         + ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in diff.items()))
+    if state["epoch"] > epochs:
+        raise ValueError(f"the state has {state['epoch']} epochs done, more than epochs={epochs}: epochs counts the "
+                         "state's epochs too")
+
 def train_cloner(cloner: nn.Module,  # the network to train, on its device
                  source: nn.Module,  # the frozen network to mimic, on the same device
                  data,  # normal training images: a Dataset, a DataLoader, or images in any form of `as_images`
@@ -192,6 +228,8 @@ def train_cloner(cloner: nn.Module,  # the network to train, on its device
                  reuse_memory: bool = True,  # on a CPU, keep freed memory for the next step (`reused_cpu_memory`)
                  compile: bool | dict = False,  # train a `torch.compile`d cloner: True, or a dict of `torch.compile` options
                  amp: bool = False,  # the cloner's forward in bfloat16 autocast (CUDA only)
+                 state: dict | None = None,  # a training state from `on_epoch_end`, to continue from (`epochs` counts its epochs too)
+                 on_epoch_end=None,  # called after each epoch with (epochs done, a function that returns the training state)
                 ) -> dict:
     "Train `cloner` to mimic `source` on normal images; returns the per-epoch loss and time history."
     epochs, batch_size, seed = check_integer("epochs", epochs), check_integer("batch_size", batch_size), check_integer("seed", seed, 0)
@@ -210,23 +248,34 @@ def train_cloner(cloner: nn.Module,  # the network to train, on its device
     else:
         data = as_dataset(data)
         if len(data) == 0: raise ValueError("no training images: the training data is empty")
+    if on_epoch_end is not None and not callable(on_epoch_end): raise TypeError(f"on_epoch_end must be callable, got {on_epoch_end!r}")
+    if state is not None:
+        if isinstance(data, DataLoader):
+            raise ValueError("state (resuming) needs a Dataset: the order of a DataLoader's own sampler cannot be resumed")
+        check_training_state(state, epochs, dict(lr=lr, batch_size=batch_size, seed=seed))
     with reused_cpu_memory(reuse_memory and device.type == "cpu"):
         return _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input, cache, max_cache_gb,
-                      num_workers, progress, fused_adam, compile, amp, device)
+                      num_workers, progress, fused_adam, compile, amp, device, state, on_epoch_end)
 
 def _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input, cache, max_cache_gb, num_workers,
-           progress, fused_adam, compile, amp, device) -> dict:
+           progress, fused_adam, compile, amp, device, state=None, on_epoch_end=None) -> dict:
     "The body of `train_cloner`, its arguments checked."
-    t0 = time.perf_counter()
-    feature_cache = None if cache == "none" else cache_source_features(
-        source, data, to_input, batch_size, cache, max_cache_gb, num_workers, progress)
-    history = {"loss": [], "epoch_seconds": [], "cache_seconds": time.perf_counter() - t0,
-               "cache": feature_cache.where if feature_cache else "none"}
     order, opt = torch.Generator().manual_seed(seed), _adam(cloner.parameters(), lr, fused_adam)
+    start, history = 0, {"loss": [], "epoch_seconds": []}
+    if state is not None:  # where the state left off: weights, Adam's moments, the batch order, the history
+        cloner.load_state_dict(state["cloner"])
+        opt.load_state_dict(state["optimizer"])
+        order.set_state(state["generator"])
+        start, history = state["epoch"], {k: list(v) for k, v in state["history"].items()}
+    t0 = time.perf_counter()
+    feature_cache = None if cache == "none" or start == epochs else cache_source_features(
+        source, data, to_input, batch_size, cache, max_cache_gb, num_workers, progress)
+    history.update(cache_seconds=time.perf_counter() - t0, cache=feature_cache.where if feature_cache else "none", start_epoch=start)
     model = cloner if compile is False else torch.compile(cloner, **(compile if isinstance(compile, dict) else {}))
+    snapshot = lambda: training_state(cloner, opt, order, history, dict(lr=lr, batch_size=batch_size, seed=seed))
     cloner.train()
     try:
-        for epoch in (bar := tqdm(range(epochs), desc="training cloner", disable=not progress)):
+        for epoch in (bar := tqdm(range(start, epochs), desc="training cloner", initial=start, total=epochs, disable=not progress)):
             t, total, seen = time.perf_counter(), torch.zeros((), device=device), 0
             batches = (_cached_batches(feature_cache, batch_size, order, device) if feature_cache is not None else
                        _source_batches(source, data, to_input, batch_size, order, num_workers, device))
@@ -247,6 +296,7 @@ def _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input
             history["loss"].append(mean)
             history["epoch_seconds"].append(time.perf_counter() - t)
             bar.set_postfix(loss=f"{mean:.4g}")
+            if on_epoch_end is not None: on_epoch_end(epoch + 1, snapshot)
     finally:
         cloner.eval()
         if feature_cache is not None: feature_cache.close()
