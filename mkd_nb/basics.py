@@ -12,7 +12,8 @@ import numpy as np
 from fastcore.script import anno_parser
 
 # %% auto #0
-__all__ = ['INPUT_ERRORS', 'atomic_write', 'atomic_folder', 'check_integer', 'check_number', 'command_parser', 'command']
+__all__ = ['INPUT_ERRORS', 'atomic_write', 'atomic_folder', 'writable_folder', 'check_integer', 'check_number', 'command_parser',
+           'command']
 
 # %% ../nbs/00_basics.ipynb #803bce6e
 def _sibling(path: Path, suffix: str = "") -> Path:
@@ -60,6 +61,20 @@ def atomic_folder(dest: str | Path,  # the folder to create
             raise
         if old: shutil.rmtree(old, ignore_errors=True)
     finally: shutil.rmtree(tmp, ignore_errors=True)
+
+# %% ../nbs/00_basics.ipynb #17deb3e2
+def writable_folder(path: str | Path,  # the folder to create, or an existing folder
+                    option: str = "--out",  # the option or argument that named it, for the message
+                   ) -> Path:
+    "`path` created if need be and shown to take files (a probe file written and removed), else an error naming `option`."
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{option} {path} is a file, not a folder")
+    probe = path / f".probe-{uuid.uuid4().hex[:12]}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.touch(); probe.unlink()
+    except OSError as e: raise OSError(f"{option} {path} cannot be written to: {e.strerror or e}") from None
+    return path
 
 # %% ../nbs/00_basics.ipynb #2db573ca
 def check_integer(name: str,  # the argument's name, for the message

@@ -25,8 +25,8 @@ from .models import CLONER_WIDTHS, CRITICAL_LAYERS, Cloner, Source, check_layers
 from .training import train_cloner
 
 # %% auto #0
-__all__ = ['TRAINING_FIELDS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKDConfig', 'derived_seeds', 'default_device', 'MKD',
-           'Calibration', 'fingerprint', 'read_checkpoint']
+__all__ = ['TRAINING_FIELDS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKDConfig', 'derived_seeds', 'default_device',
+           'parse_device', 'MKD', 'Calibration', 'fingerprint', 'read_checkpoint']
 
 # %% ../nbs/06_core.ipynb #d29cb0ec
 @dataclass
@@ -83,6 +83,21 @@ def default_device() -> torch.device:
     if torch.cuda.is_available(): return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): return torch.device("mps")
     return torch.device("cpu")
+
+def parse_device(device: str | None = "auto",  # "auto" (or None): the best available; else "cpu", "cuda", "cuda:N" or "mps"
+                ) -> torch.device | None:
+    "The device a `--device` option names (None for the best available), or an error if it is unknown or not on this machine."
+    if device is None or device == "auto": return None
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError): d = None
+    if d is None or d.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"--device must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    if d.type == "cuda" and not torch.cuda.is_available(): raise ValueError(f"--device {device}: no CUDA GPU is available here")
+    if d.type == "cuda" and d.index is not None and d.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    if d.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"--device {device}: Apple's MPS is not available here")
+    return d
 
 # %% ../nbs/06_core.ipynb #826ef90a
 class MKD(nn.Module):

@@ -4,7 +4,6 @@
 
 # %% ../nbs/10_demo.ipynb #c34bb321
 from __future__ import annotations
-import uuid
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 from fastcore.meta import delegates
 
-from .basics import atomic_write, command
+from .basics import atomic_write, command, writable_folder
 from .core import MKD, MKDConfig
 from .data import DATASET_CLASSES, DATASETS, get_preset, one_class_split
 from .evaluation import detect
@@ -21,7 +20,7 @@ from .models import CRITICAL_LAYERS, SourceWeightsUnavailable, imagenet_vgg16_st
 from .plots import plot_roc, plot_score_histograms, save_figure
 
 # %% auto #0
-__all__ = ['resolve_source', 'one_class_experiment', 'results_table', 'writable_folder', 'run_demo', 'mkd_demo']
+__all__ = ['resolve_source', 'one_class_experiment', 'results_table', 'run_demo', 'mkd_demo']
 
 # %% ../nbs/10_demo.ipynb #3528e1b9
 def resolve_source(source: str = "imagenet",  # "imagenet", "random" or a path to VGG16 weights
@@ -62,20 +61,6 @@ def results_table(detections: list[Detection],  # one run per normal class
     "AUROC (%) of every run and their mean, one column each, as the paper's tables."
     row = {d.name: 100 * d.auroc for d in detections}
     return pd.DataFrame([{**row, "mean": np.mean(list(row.values()))}], index=["AUROC %"]).round(2)
-
-# %% ../nbs/10_demo.ipynb #97b112f1
-def writable_folder(path: str | Path,  # the folder to create, or an existing folder
-                    option: str = "--out",  # the option or argument that named it, for the message
-                   ) -> Path:
-    "`path` created if need be and shown to take files (a probe file written and removed), else an error naming `option`."
-    path = Path(path).expanduser()
-    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{option} {path} is a file, not a folder")
-    probe = path / f".probe-{uuid.uuid4().hex[:12]}"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe.touch(); probe.unlink()
-    except OSError as e: raise OSError(f"{option} {path} cannot be written to: {e.strerror or e}") from None
-    return path
 
 # %% ../nbs/10_demo.ipynb #fa063082
 def _parse_classes(classes: str, dataset: str) -> list[int]:

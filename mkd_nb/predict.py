@@ -16,7 +16,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .basics import atomic_write, check_integer, command
-from .core import MKD, default_device
+from .core import MKD, parse_device
 from .data import IMAGE_EXTENSIONS, Preset, pil_to_tensor, preset_transform, standard_mode
 from .localization import LOCALIZATION_METHODS
 from .models import SourceWeightsUnavailable
@@ -228,18 +228,6 @@ def predict_images(mkd: MKD,  # a trained model, ideally calibrated (`MKD.calibr
     return result
 
 # %% ../nbs/13_predict.ipynb #7b6c6158
-def _device(name: str) -> torch.device:
-    "The device `--device` names, with an error if it is not one or not available here."
-    if name == "auto": return default_device()
-    try: device = torch.device(name)
-    except RuntimeError: raise ValueError(f"--device {name!r} is not a device: use auto, cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available(): raise ValueError(f"--device {name}: no CUDA device is available here")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError(f"--device {name}: Apple's MPS is not available here")
-    return device
-
 @command
 def mkd_predict(inputs: Param("image files or folders (searched recursively, hidden files skipped)", str, nargs="+"),
                 model: Param("checkpoint written by mkd_train or MKD.save, e.g. RUN_DIR/model.pt", str, required=True) = None,
@@ -257,6 +245,6 @@ def mkd_predict(inputs: Param("image files or folders (searched recursively, hid
     "Predict with a trained MKD model: anomaly scores, decisions, overlays and anomaly maps of your images."
     batch_size, max_pixels = check_integer("--batch-size", batch_size), check_integer("--max-pixels", max_pixels)
     find_images(inputs, relative_to, exclude=_output_folder(out, overwrite))  # faults in the inputs before the model loads
-    try: mkd = MKD.load(model, device=_device(device))
+    try: mkd = MKD.load(model, device=parse_device(device))
     except SourceWeightsUnavailable as e: raise ValueError(f"{model}: its source weights cannot be had: {e}") from None
     predict_images(mkd, inputs, out, method, skip_bad, batch_size, overwrite, relative_to, crop, max_pixels, progress=not quiet)

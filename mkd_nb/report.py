@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .basics import atomic_write, check_integer, command
-from .core import MKD, Calibration
+from .basics import atomic_write, check_integer, command, writable_folder
+from .core import MKD, Calibration, parse_device
 from .data import MVTecAD
-from .demo import writable_folder
 from .evaluation import scores_and_maps
 from .localization import MapSettings
 from .metrics import (Detection, MetricUndefined, aupro, f1_max, image_auroc, paper_pixel_auroc, pixel_auroc,
@@ -120,7 +119,7 @@ def evaluation_report(mkd: MKD,  # a trained model, calibrated for decisions and
         raise FileNotFoundError(f"{data_dir} is not an MVTec AD category folder: it has no test/ folder (give one category, "
                                 "e.g. mvtec_ad/bottle)")
     if img_size is None: img_size = mkd.config.img_size
-    if img_size is None: raise ValueError("the model takes any image size: give img_size (--img_size)")
+    if img_size is None: raise ValueError("the model takes any image size: give img_size (--img-size)")
     check_integer("img_size", img_size, 32)
     if mkd.config.img_size not in (None, img_size): raise ValueError(f"the model takes {mkd.config.img_size}x{mkd.config.img_size} images, not img_size {img_size}")
     check_integer("batch_size", batch_size); check_integer("n_examples", n_examples, 0)
@@ -167,16 +166,6 @@ def evaluation_report(mkd: MKD,  # a trained model, calibrated for decisions and
     return table
 
 # %% ../nbs/14_report.ipynb #0b6b2656
-def _device(device: str) -> torch.device | None:
-    "`device` ('auto', 'cpu', 'cuda', 'cuda:1', 'mps') as a torch device, None for auto, or an error naming --device."
-    if device == "auto": return None
-    try: d = torch.device(device)
-    except RuntimeError: raise ValueError(f"--device must be auto, cpu, cuda, cuda:N or mps, got {device!r}") from None
-    if d.type == "cuda" and not torch.cuda.is_available(): raise ValueError(f"--device {device}: CUDA is not available here")
-    if d.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError(f"--device {device}: MPS is not available here")
-    return d
-
 @command
 def mkd_evaluate(model: str = None,  # required: the checkpoint to evaluate (RUN_DIR/model.pt, written by mkd_train or MKD.save)
                  data: str = None,  # required: one MVTec AD category folder, e.g. mvtec/bottle (its test/ and ground_truth/)
@@ -192,7 +181,7 @@ def mkd_evaluate(model: str = None,  # required: the checkpoint to evaluate (RUN
     if missing := [f"--{k}" for k, v in dict(model=model, data=data, out=out).items() if v is None]:
         raise ValueError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required (see --help)")
     MapSettings(method)  # a bad --method fails before the model is loaded
-    mkd = MKD.load(model, device=_device(device))
+    mkd = MKD.load(model, device=parse_device(device))
     table = evaluation_report(mkd, data, out, method, img_size, batch_size, overwrite, progress=not quiet)
     if not quiet:
         wide = table.pivot(index="defect_type", columns="metric", values="value")[list(METRICS)].round(4)

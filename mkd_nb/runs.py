@@ -15,13 +15,13 @@ from tqdm.auto import tqdm
 
 import mkd_nb
 from .basics import atomic_write, check_integer, check_number, command
-from .core import MKD, MKDConfig, fingerprint
+from .core import MKD, MKDConfig, fingerprint, parse_device
 from .data import FolderDataset, MVTecAD, Preset, get_preset, load_image, preset_transform
 from .demo import resolve_source
 
 # %% auto #0
 __all__ = ['RUN_CHECKPOINT_FORMAT', 'RUN_FILES', 'COMPARED_SETTINGS', 'held_out_split', 'ImageFiles', 'training_files',
-           'readable_images', 'parse_device', 'read_run_checkpoint', 'read_train_log', 'train_run', 'mkd_train']
+           'readable_images', 'read_run_checkpoint', 'read_train_log', 'train_run', 'mkd_train']
 
 # %% ../nbs/12_runs.ipynb #ccc81634
 def held_out_split(n: int,  # number of normal images
@@ -53,17 +53,17 @@ def training_files(train_dir: str | Path | None = None,  # a folder of normal im
                   ) -> tuple[Path, list[Path]]:
     "The folder the normal images are found in, and their files, sorted; an error naming the folder if there are none."
     if (train_dir is None) == (data is None):
-        raise ValueError("give the normal training images with exactly one of --train_dir (a folder of normal images) "
+        raise ValueError("give the normal training images with exactly one of --train-dir (a folder of normal images) "
                          "and --data (an MVTec AD category folder)")
     if train_dir is not None:
         root = Path(train_dir).expanduser().resolve()
-        if root.exists() and not root.is_dir(): raise NotADirectoryError(f"--train_dir {root} is a file, not a folder of images")
+        if root.exists() and not root.is_dir(): raise NotADirectoryError(f"--train-dir {root} is a file, not a folder of images")
         return root, FolderDataset(root, 32).paths
     root = Path(data).expanduser().resolve()
     if not root.is_dir(): raise FileNotFoundError(f"--data {root} is not a folder (an MVTec AD category folder, with train/good/)")
     if not (root / "train" / "good").is_dir():
         raise FileNotFoundError(f"--data {root} is not an MVTec AD category folder: it has no train/good/ (give a plain folder "
-                                "of normal images with --train_dir)")
+                                "of normal images with --train-dir)")
     return root, [p for p, _, _ in MVTecAD(root.parent, root.name, "train", 32).samples]
 
 def readable_images(paths: list,  # image files
@@ -76,7 +76,7 @@ def readable_images(paths: list,  # image files
     for i in tqdm(range(len(files)), desc="checking images", disable=not progress, leave=False):
         try: files[i]
         except Exception as e:
-            if not skip_bad: raise ValueError(f"{e}; fix or remove the file, or pass --skip_bad to train without it") from None
+            if not skip_bad: raise ValueError(f"{e}; fix or remove the file, or pass --skip-bad to train without it") from None
             bad.append((files.paths[i], str(e)))
         else: good.append(files.paths[i])
     return good, bad
@@ -85,21 +85,6 @@ def readable_images(paths: list,  # image files
 RUN_CHECKPOINT_FORMAT = "mkd_nb run checkpoint v1"
 RUN_FILES = ("model.pt", "checkpoints", "train_log.csv", "run.json")  # what a run writes in its folder
 COMPARED_SETTINGS = ("train_dir", "data", "preset", "img_size", "epochs", "batch_size", "source", "seed", "held_out")
-
-def parse_device(device: str | None = "auto",  # "auto" (or None): the best available; else "cpu", "cuda", "cuda:N" or "mps"
-                ) -> torch.device | None:
-    "The device `device` names, None for the best available; an error if it is unknown or not on this machine."
-    if device is None or device == "auto": return None
-    try: d = torch.device(device)
-    except (RuntimeError, TypeError): d = None
-    if d is None or d.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"--device must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
-    if d.type == "cuda" and not torch.cuda.is_available(): raise ValueError(f"--device {device}: no CUDA GPU is available here")
-    if d.type == "cuda" and d.index is not None and d.index >= torch.cuda.device_count():
-        raise ValueError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
-    if d.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError(f"--device {device}: Apple's MPS is not available here")
-    return d
 
 def _run_folder(out, create: bool = False) -> Path:
     "`out` as a folder that is, or can be, created and written in (`create`: made, and a file written to try); an error otherwise."
@@ -178,7 +163,7 @@ def train_run(out: str | Path,  # the run folder, RUN_DIR
     epochs = p.epochs if epochs is None else check_integer("epochs", epochs)
     batch_size = MKDConfig.batch_size if batch_size is None else check_integer("batch_size", batch_size)
     seed, checkpoint_every = check_integer("seed", seed, 0), check_integer("checkpoint_every", checkpoint_every)
-    if not 0 < check_number("held_out", held_out) < 1: raise ValueError(f"--held_out must be strictly between 0 and 1, got {held_out!r}")
+    if not 0 < check_number("held_out", held_out) < 1: raise ValueError(f"--held-out must be strictly between 0 and 1, got {held_out!r}")
     if not isinstance(source, (str, Path)): raise TypeError(f"--source must be imagenet, random or a file, got {source!r}")
     source = str(source) if str(source) in ("imagenet", "random") else str(Path(source).expanduser().resolve())
     if source not in ("imagenet", "random") and not Path(source).is_file(): raise FileNotFoundError(f"--source {source}: no such file")
