@@ -20,7 +20,7 @@ from .models import CRITICAL_LAYERS, SourceWeightsUnavailable, imagenet_vgg16_st
 from .plots import plot_roc, plot_score_histograms, save_figure
 
 # %% auto #0
-__all__ = ['resolve_source', 'one_class_experiment', 'results_table', 'run_demo', 'mkd_demo']
+__all__ = ['DEMO_OUTPUTS', 'resolve_source', 'one_class_experiment', 'results_table', 'run_demo', 'mkd_demo']
 
 # %% ../nbs/10_demo.ipynb #3528e1b9
 def resolve_source(source: str = "imagenet",  # "imagenet", "random" or a path to VGG16 weights
@@ -72,6 +72,8 @@ def _parse_classes(classes: str, dataset: str) -> list[int]:
     if bad := [k for k in ks if not 0 <= k < n]: raise ValueError(f"--classes {bad} out of range: {dataset} has classes 0-{n - 1}")
     return ks
 
+DEMO_OUTPUTS = ("auroc.csv", "auroc_per_class.csv", "roc.png", "score_histograms.png")  # what `run_demo` writes in --out
+
 def run_demo(dataset: str = "digits",  # dataset: digits (embedded, offline), mnist, fashion_mnist or cifar10
              classes: str = "all",  # normal classes to run, comma-separated (e.g. "0,3,7"), or "all"
              source: str = "imagenet",  # source weights: imagenet (falls back to random, announced, if offline), random, or a path
@@ -85,6 +87,7 @@ def run_demo(dataset: str = "digits",  # dataset: digits (embedded, offline), mn
              out: str = "mkd_demo_out",  # folder the table and figures are written to
              device: str = None,  # cuda, mps or cpu (default: the best available)
              quiet: bool = False,  # no progress bars
+             overwrite: bool = False,  # replace the results of an earlier run in --out (else: an error, before any training)
             ) -> pd.DataFrame:
     "Train MKD one class at a time, print per-class and mean AUROC, write the table, ROC and score-histogram figures."
     if dataset not in DATASETS: raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
@@ -93,6 +96,9 @@ def run_demo(dataset: str = "digits",  # dataset: digits (embedded, offline), mn
                     weighting=weighting, seed=seed, epochs=preset.epochs if epochs is None else epochs)
     MKDConfig.from_preset(dataset, source="random", **settings)  # every setting checked before any training
     out = writable_folder(out)
+    if (earlier := [n for n in DEMO_OUTPUTS if (out / n).exists()]) and not overwrite:
+        raise FileExistsError(f"--out {out} already holds the results of an earlier run ({', '.join(earlier)}): pass "
+                              "--overwrite to replace them, or choose another --out")
     (out / "auroc_per_class.csv").unlink(missing_ok=True)  # rows of an earlier run would be mistaken for this one's
     if not quiet: print(f"MKD one-class detection on {dataset}")
     source = resolve_source(source)
