@@ -178,7 +178,8 @@ def predict_images(mkd: MKD,  # a trained model, ideally calibrated (`MKD.calibr
     images = find_images(inputs, relative_to, exclude=out)
     cal, size = mkd.calibration, mkd.config.img_size
     calibrated_maps = cal is not None and cal.map_method == method
-    settings = {k: v for k, v in cal.map_settings.items() if k != "method"} if calibrated_maps else {}
+    # the calibration's map settings; else raw maps (no per-image scaling), so that the TIFFs compare across images
+    settings = {k: v for k, v in cal.map_settings.items() if k != "method"} if calibrated_maps else {"normalize": False}
     notes = _notes(mkd, method, "each image's own size" if size is None else f"{size}x{size}", calibrated_maps)
     for name in OUTPUTS:  # `_output_folder` refused these unless overwrite
         if (p := out / name).is_dir(): shutil.rmtree(p)
