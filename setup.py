@@ -35,6 +35,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data = True,
+    package_data = {cfg['lib_name']: ['paper_results.csv']},  # the paper's numbers: data/paper_results.csv (mkd_nb/paper_results.csv links to it)
     install_requires = requirements,
     extras_require = {'dev': dev_requirements},
     dependency_links = cfg.get('dep_links','').split(),

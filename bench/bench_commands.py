@@ -1,21 +1,41 @@
-"Time mkd_train / mkd_predict / mkd_evaluate on a 200-image 128x128 synthetic category on this machine: python bench/bench_commands.py"
-import json, shutil, subprocess, tempfile, time
+"""Time the console commands on this machine: python bench/bench_commands.py [--help_only]
+
+1. Each command's `--help` (a new process each time, as from a shell): the best of 3 wall times.
+2. mkd_train / mkd_predict / mkd_evaluate on a 200-image 128x128 synthetic category (skipped with --help_only).
+"""
+import argparse, json, shutil, subprocess, tempfile, time
 from pathlib import Path
-from mkd_nb.data import make_synthetic_mvtec
-root = Path(tempfile.mkdtemp())
-cat = make_synthetic_mvtec(root, "c200", n_train=200, n_good=40, n_defective=20, size=128, kind="object")
-n_test = len(list((cat / "test").rglob("*.png")))
+
+COMMANDS = ("mkd_demo", "mkd_train", "mkd_predict", "mkd_evaluate", "mkd_reproduce")
+
+def help_times(repeat=3):
+    "Best-of-`repeat` wall seconds of `COMMAND --help` for each console command, each run in a new process."
+    from mkd_nb.reproduce import best_time
+    return {c: best_time(lambda: subprocess.run([c, "--help"], check=True, capture_output=True), repeat, warmup=0) for c in COMMANDS}
+
 def timed(args):
+    "Wall seconds of one run of the command `args`."
     t = time.perf_counter(); subprocess.run(args, check=True); return time.perf_counter() - t
-s = timed(["mkd_train", "--data", str(cat), "--out", str(root / "run"), "--epochs", "3", "--source", "random", "--quiet"])
-info = json.loads((root / "run" / "run.json").read_text())
-log = [l.split(",") for l in (root / "run" / "train_log.csv").read_text().split()[1:]]
-ep = [float(r[2]) for r in log]
-print(f"mkd_train, 200 normal images (180 trained, 20 held out), 3 epochs: {s:.1f} s; parts {json.dumps({k: round(v, 1) for k, v in info['seconds'].items()})}; "
-      f"epoch seconds {ep}; projected 601 epochs: {(s - sum(ep) + 601 * sorted(ep)[1]) / 3600:.2f} h")
-for method in ("discrepancy", "gradients"):
-    s = timed(["mkd_predict", "--model", str(root / "run" / "model.pt"), str(cat / "test"), "--out", str(root / f"pred_{method}"), "--method", method, "--quiet"])
-    print(f"mkd_predict --method {method}: {n_test} test images in {s:.1f} s ({1e3 * s / n_test:.0f} ms/image incl. start-up)")
-s = timed(["mkd_evaluate", "--model", str(root / "run" / "model.pt"), "--data", str(cat), "--out", str(root / "eval"), "--quiet"])
-print(f"mkd_evaluate: {n_test} test images in {s:.1f} s")
-shutil.rmtree(root)
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--help_only", action="store_true", help="time the commands' --help only")
+    a = ap.parse_args()
+    for command, seconds in help_times().items(): print(f"{command} --help: {seconds:.2f} s (best of 3)")
+    if a.help_only: raise SystemExit
+    from mkd_nb.data import make_synthetic_mvtec
+    root = Path(tempfile.mkdtemp())
+    cat = make_synthetic_mvtec(root, "c200", n_train=200, n_good=40, n_defective=20, size=128, appearance="object")
+    n_test = len(list((cat / "test").rglob("*.png")))
+    s = timed(["mkd_train", "--data", str(cat), "--out", str(root / "run"), "--epochs", "3", "--source", "random", "--quiet"])
+    info = json.loads((root / "run" / "run.json").read_text())
+    log = [l.split(",") for l in (root / "run" / "train_log.csv").read_text().split()[1:]]
+    ep = [float(r[2]) for r in log]
+    print(f"mkd_train, 200 normal images (180 trained, 20 held out), 3 epochs: {s:.1f} s; parts {json.dumps({k: round(v, 1) for k, v in info['seconds'].items()})}; "
+          f"epoch seconds {ep}; projected 601 epochs: {(s - sum(ep) + 601 * sorted(ep)[1]) / 3600:.2f} h")
+    for method in ("discrepancy", "gradients"):
+        s = timed(["mkd_predict", "--model", str(root / "run" / "model.pt"), str(cat / "test"), "--out", str(root / f"pred_{method}"), "--method", method, "--quiet"])
+        print(f"mkd_predict --method {method}: {n_test} test images in {s:.1f} s ({1e3 * s / n_test:.0f} ms/image incl. start-up)")
+    s = timed(["mkd_evaluate", "--model", str(root / "run" / "model.pt"), "--data", str(cat), "--out", str(root / "eval"), "--quiet"])
+    print(f"mkd_evaluate: {n_test} test images in {s:.1f} s")
+    shutil.rmtree(root)

@@ -1,11 +1,12 @@
 """Speed and memory of MKD detection on this machine: scoring and training at 128x128 (MVTec AD's size).
 
 Each measurement runs in its own process so that its peak memory (max RSS) is its own; times are the best of
-several runs (scoring: 3 calls; training: the epochs after the first). Prints a table.
+several runs (scoring: 3 calls after a warm-up, `mkd_nb.reproduce.best_time`; training: the epochs after the first).
+Prints a table.
     python bench/bench_detection.py [--size 128] [--threads 2] [--n_train 128] [--epochs 3]
 The source is a seeded random VGG16: weights do not change the speed.
 """
-import argparse, json, resource, subprocess, sys, time
+import argparse, json, resource, subprocess, sys
 
 import torch
 
@@ -14,30 +15,21 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def best_of(fn, repeats=3):
-    "Seconds of the fastest of `repeats` calls (as timeit reports)."
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def measure(mode, size, n_train, epochs, batch):
     from mkd_nb.core import MKD
     from mkd_nb.losses import mkd_loss
+    from mkd_nb.reproduce import best_time
     torch.manual_seed(0)
     mkd = MKD(source="random", img_size=size, lam=0.5, batch_size=batch, device="cpu")
     if mode == "vgg16_forward":  # the floor: VGG16's own forward pass up to pool5
         x = torch.rand(batch, 3, size, size)
         x = mkd.prepare(x)
         with torch.inference_mode():
-            mkd.source(x)
-            sec = best_of(lambda: mkd.source(x)) / batch
+            sec = best_time(lambda: mkd.source(x)) / batch
         return {"ms_per_image": 1000 * sec, "images_per_s": 1 / sec}
     if mode == "score":  # source + cloner forward, through the public API
         x = torch.rand(4 * batch, 3, size, size)
-        mkd.score(x[:batch], batch_size=batch)
-        sec = best_of(lambda: mkd.score(x, batch_size=batch)) / len(x)
+        sec = best_time(lambda: mkd.score(x, batch_size=batch)) / len(x)
         return {"ms_per_image": 1000 * sec, "images_per_s": 1 / sec}
     x = torch.rand(n_train, 3, size, size)
     if mode in ("train_cache", "train_no_cache"):
@@ -51,15 +43,13 @@ def measure(mode, size, n_train, epochs, batch):
     if mode == "train_reference_style":  # the reference's step: source not frozen, backward through VGG16 too
         mkd.source.requires_grad_(True)
         opt = torch.optim.Adam(mkd.cloner.parameters(), lr=1e-3)
-        mkd.train(); times = []
-        for _ in range(epochs):
-            t = time.perf_counter()
+        mkd.train()
+        def epoch():
             for i in range(0, n_train, batch):
                 xb = x[i:i + batch]
                 loss = mkd_loss(mkd.cloner(xb), mkd.source(xb), 0.5)
                 opt.zero_grad(); loss.backward(); opt.step()
-            times.append(time.perf_counter() - t)
-        return {"images_per_s": n_train / min(times[1:])}
+        return {"images_per_s": n_train / best_time(epoch, repeat=epochs - 1, warmup=1)}  # the first epoch warms up
     raise ValueError(mode)
 
 

@@ -3,24 +3,18 @@
     python bench/bench_localization.py [--size 128] [--threads 2] [--n_images 8] [--n_samples 50]
 The source is a seeded random VGG16 (weights do not change the speed); on a GPU, pass --device cuda.
 """
-import argparse, time
+import argparse
 
 import torch
 
 from mkd_nb.core import MKD
 from mkd_nb.localization import ATTRIBUTION_METHODS, MapSettings, attribute, to_heatmap
+from mkd_nb.reproduce import best_time
 
 
 def per_image(fn, n, device, repeats=3):
-    "Seconds per image of fn(): the best of `repeats` timed calls after a warm-up call (as timeit does)."
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda": torch.cuda.synchronize()
-        t = time.perf_counter(); fn()
-        if device.type == "cuda": torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return min(times) / n
+    "Seconds per image of fn(), which handles `n` images: the best of `repeats` timed calls after a warm-up call."
+    return best_time(fn, repeats, warmup=1, device=device) / n
 
 
 if __name__ == "__main__":

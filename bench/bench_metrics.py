@@ -3,7 +3,7 @@ an MVTec AD category's defective test images): pixel AUROC, AU-PRO, the paper's 
 opening per map) and, as the baseline, its former per-threshold computation (1,000 binary openings), copied here.
     python bench/bench_metrics.py [--n_maps 83] [--size 128] [--threads 1] [--repeats 3] [--skip_old]
 """
-import argparse, time
+import argparse
 
 import numpy as np
 import torch
@@ -12,6 +12,7 @@ from scipy import ndimage
 from sklearn.metrics import auc
 
 from mkd_nb.metrics import _maps_and_masks, aupro, paper_pixel_auroc, pixel_auroc
+from mkd_nb.reproduce import best_time
 
 
 def _open3x3_binary(binary):
@@ -52,11 +53,10 @@ def blob_data(n, size, seed=0):
     return maps, masks
 
 def timed(fn, repeats):
-    "Value of fn() and the best of `repeats` timed calls, in seconds."
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter(); value = fn(); times.append(time.perf_counter() - t)
-    return value, min(times)
+    "Value of fn() and the best of `repeats` timed calls, in seconds (each call is timed: the first warms up too)."
+    values = []
+    seconds = best_time(lambda: values.append(fn()), repeats, warmup=0)
+    return values[-1], seconds
 
 
 if __name__ == "__main__":

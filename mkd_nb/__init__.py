@@ -1,37 +1,36 @@
 """Multiresolution Knowledge Distillation for anomaly detection, notebook-first.
 
-`import mkd_nb` hands out the main names of every module (`mkd_nb.MKD`, `mkd_nb.one_class_split`, `mkd_nb.evaluate`,
-...) and the modules themselves (`mkd_nb.metrics`); each module is loaded the first time it or one of its names is
-used, so `import mkd_nb.metrics` alone stays light.
+`import mkd_nb` hands out every exported name of every module (`mkd_nb.MKD`, `mkd_nb.one_class_split`,
+`mkd_nb.evaluate`, ...) and the modules themselves (`mkd_nb.metrics`). The names are read from the `__all__` lists
+that nbdev writes into each module, so they cannot drift from the notebooks; a module is imported the first time it
+or one of its names is used, so `import mkd_nb` and the console scripts' `--help` stay light.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
+import ast as _ast
 import importlib as _importlib
+from functools import cache as _cache
+from pathlib import Path as _Path
 
-_MODULES = ("basics", "data", "models", "losses", "localization", "training", "core", "metrics", "evaluation", "plots", "demo", "reproduce", "runs", "predict", "report")
-_HOMES = {  # name -> the module that defines it
-    "MKD": "core", "MKDConfig": "core", "Calibration": "core",
-    "Source": "models", "Cloner": "models", "mkd_loss": "losses",
-    "PRESETS": "data", "one_class_split": "data", "MVTecAD": "data", "FolderDataset": "data",
-    "make_synthetic_mvtec": "data",
-    "MapSettings": "localization", "discrepancy_maps": "localization", "map_scores": "localization",
-    "train_cloner": "training", "training_state": "training",
-    "train_run": "runs", "mkd_train": "runs", "held_out_split": "runs", "read_train_log": "runs",
-    "image_auroc": "metrics", "pixel_auroc": "metrics", "aupro": "metrics", "paper_pixel_auroc": "metrics",
-    "detect": "evaluation", "evaluate": "evaluation",
-    "plot_roc": "plots", "plot_score_histograms": "plots", "show_maps": "plots", "save_figure": "plots", "plot_study": "plots",
-    "overlay": "plots", "overlay_panel": "plots", "save_image": "plots",
-    "predict_images": "predict", "find_images": "predict", "read_image": "predict",
-    "evaluation_report": "report", "report_metrics": "report", "mkd_evaluate": "report",
-    "STUDIES": "reproduce", "paper_results": "reproduce", "compare_with_paper": "reproduce",
-}
-__all__ = list(_HOMES)
+_MODULES = tuple(sorted(p.stem for p in _Path(__file__).parent.glob("*.py") if not p.stem.startswith("_")))
+
+@_cache
+def _homes() -> dict:
+    "Exported name -> the module that defines it, from each module's nbdev-generated `__all__`."
+    homes = {}
+    for module in _MODULES:
+        tree = _ast.parse((_Path(__file__).parent / f"{module}.py").read_text())
+        for node in tree.body:
+            if isinstance(node, _ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+                for name in _ast.literal_eval(node.value): homes.setdefault(name, module)
+    return homes
 
 def __getattr__(name):
     if name in _MODULES: return _importlib.import_module(f"{__name__}.{name}")
-    if name not in _HOMES: raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    if name == "__all__": return sorted(_homes())
+    if name not in _homes(): raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f"{__name__}.{_homes()[name]}"), name)
     globals()[name] = value
     return value
 
-def __dir__(): return sorted({n for n in globals() if not n.startswith("_")} | set(__all__) | set(_MODULES))
+def __dir__(): return sorted({n for n in globals() if not n.startswith("_")} | set(_homes()) | set(_MODULES))

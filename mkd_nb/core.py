@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_core.ipynb #75c05177
 from __future__ import annotations
-import hashlib
+import hashlib, importlib.metadata, math, warnings
 from dataclasses import asdict, dataclass, fields
 from functools import partial
 from pathlib import Path
@@ -16,17 +16,18 @@ from fastcore.meta import delegates
 from torch import nn, Tensor
 from tqdm.auto import tqdm
 
-import mkd_nb
-from .basics import atomic_write, check_integer, check_number
+from .files import atomic_write
+from .checks import check_integer, check_number
 from .data import as_images, get_preset, image_batches
 from .localization import MapSettings, anomaly_maps, discrepancy_maps
 from .losses import WEIGHTINGS, mkd_loss
+from .metrics import threshold_from_normal
 from .models import CLONER_WIDTHS, CRITICAL_LAYERS, Cloner, Source, check_layers
 from .training import train_cloner
 
 # %% auto #0
-__all__ = ['TRAINING_FIELDS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKDConfig', 'derived_seeds', 'default_device',
-           'parse_device', 'MKD', 'Calibration', 'fingerprint', 'read_checkpoint']
+__all__ = ['TRAINING_FIELDS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKD_NB_VERSION', 'MKDConfig', 'derived_seeds', 'as_device',
+           'MKD', 'Calibration', 'fingerprint', 'read_checkpoint']
 
 # %% ../nbs/06_core.ipynb #d29cb0ec
 @dataclass
@@ -78,16 +79,13 @@ def derived_seeds(seed: int, n: int = 3) -> list[int]:
     "`n` independent seeds derived from `seed`: for the random source, the cloner init and the batch order."
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
 
-def default_device() -> torch.device:
-    "The best available device: CUDA, then Apple's MPS, then the CPU."
-    if torch.cuda.is_available(): return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): return torch.device("mps")
-    return torch.device("cpu")
+def _mps_available() -> bool: return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
-def parse_device(device: str | None = "auto",  # "auto" (or None): the best available; else "cpu", "cuda", "cuda:N" or "mps"
-                ) -> torch.device | None:
-    "The device a `--device` option names (None for the best available), or an error if it is unknown or not on this machine."
-    if device is None or device == "auto": return None
+def as_device(device=None,  # None or "auto": CUDA, then Apple's MPS, then the CPU; else "cpu", "cuda", "cuda:N", "mps" or a torch.device
+             ) -> torch.device:
+    "The device `device` names, checked to be on this machine; an error naming it otherwise."
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu")
     try: d = torch.device(device)
     except (RuntimeError, TypeError): d = None
     if d is None or d.type not in ("cpu", "cuda", "mps"):
@@ -95,7 +93,7 @@ def parse_device(device: str | None = "auto",  # "auto" (or None): the best avai
     if d.type == "cuda" and not torch.cuda.is_available(): raise ValueError(f"--device {device}: no CUDA GPU is available here")
     if d.type == "cuda" and d.index is not None and d.index >= torch.cuda.device_count():
         raise ValueError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
-    if d.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if d.type == "mps" and not _mps_available():
         raise ValueError(f"--device {device}: Apple's MPS is not available here")
     return d
 
@@ -105,9 +103,10 @@ class MKD(nn.Module):
     @delegates(MKDConfig)
     def __init__(self,
                  config: MKDConfig | None = None,  # the whole configuration (or give its fields by name instead)
-                 device=None,  # device to build the model on (None: CUDA, then MPS, then CPU)
+                 device=None,  # device to build the model on: None or "auto" (CUDA, then MPS, then CPU), "cpu", "cuda:1", ...
                  **kwargs):
         super().__init__()
+        device = as_device(device)  # a device this machine lacks fails before any work
         if config is not None and not isinstance(config, MKDConfig):
             raise TypeError(f"config must be an MKDConfig, got {type(config).__name__}: give settings by name, MKD(source=...)")
         if config is not None and kwargs: raise TypeError(f"give an MKDConfig or its fields, not both (got {list(kwargs)})")
@@ -120,7 +119,7 @@ class MKD(nn.Module):
         self.calibration = None  # score threshold and map scale from held-out normal images (see `calibrate`)
         self.register_buffer("mean", None if c.mean is None else torch.tensor(c.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", None if c.std is None else torch.tensor(c.std).view(1, 3, 1, 1), persistent=False)
-        self.to(default_device() if device is None else device)
+        self.to(device)
         self.to(memory_format=torch.channels_last)  # faster convolutions on CPUs (bench/bench_detection.py)
         self.eval()
 
@@ -136,7 +135,7 @@ class MKD(nn.Module):
     def dtype(self) -> torch.dtype: return next(self.cloner.parameters()).dtype
 
     def prepare(self, x: Tensor) -> Tensor:
-        "Images in [0, 1] as the networks expect them: normalised if the preset says so, in channels-last layout."
+        "Images in [0, 1] as the networks expect them: standardised by the preset's mean and std if it has them, in channels-last layout."
         x = x if self.mean is None else (x - self.mean) / self.std
         return x.contiguous(memory_format=torch.channels_last)
 
@@ -267,9 +266,9 @@ def localize(self: MKD,
 class Calibration:
     "Score threshold and anomaly-map scale fitted on held-out normal images only: what turns scores and maps into decisions."
     score_threshold: float  # scores above it are called anomalous
-    score_median: float  # median held-out normal score (normalised score 0)
+    score_median: float  # median held-out normal score (calibrated score 0)
     map_threshold: float  # map values above it are called defective
-    map_median: float  # median held-out normal map value (normalised map 0)
+    map_median: float  # median held-out normal map value (calibrated map 0)
     map_settings: dict  # `MapSettings` fields (method included) the map scale was fitted with
     quantile: float = 0.99  # share of held-out normal scores below `score_threshold`
     pixel_quantile: float = 0.999  # share of held-out normal map pixels below `map_threshold`
@@ -278,28 +277,34 @@ class Calibration:
     @property
     def map_method(self) -> str: return self.map_settings["method"]
 
+    def __post_init__(self):
+        values = dict(score_threshold=self.score_threshold, score_median=self.score_median, map_threshold=self.map_threshold,
+                      map_median=self.map_median)
+        if bad := [k for k, v in values.items() if not (isinstance(v, (int, float)) and math.isfinite(v))]:
+            raise ValueError(f"a calibration needs finite numbers; its {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not: "
+                             f"{ {k: values[k] for k in bad} }")
+
     @staticmethod
-    def _normalized(x, median: float, threshold: float):
+    def _rescaled(x, median: float, threshold: float):
         return (0.5 * (x - median) / max(threshold - median, 1e-12)).clip(0, 1)
 
-    def normalized_scores(self, scores):
+    def calibrated_scores(self, scores):
         "Scores rescaled to [0, 1]: 0 at the normal median, 0.5 at the threshold (a tensor or an array, as given)."
-        return self._normalized(scores, self.score_median, self.score_threshold)
+        return self._rescaled(scores, self.score_median, self.score_threshold)
 
-    def normalized_maps(self, maps):
+    def calibrated_maps(self, maps):
         "Anomaly maps rescaled to [0, 1]: 0 at the normal median pixel, 0.5 at the map threshold."
-        return self._normalized(maps, self.map_median, self.map_threshold)
+        return self._rescaled(maps, self.map_median, self.map_threshold)
 
-def _quantile(x: Tensor, q: float) -> float:
-    "The `q` quantile of all values of `x` (linear interpolation), also for more values than `torch.quantile` takes."
-    x = x.flatten().float()
-    if x.numel() > 10_000_000: x = x[torch.randperm(x.numel(), generator=torch.Generator().manual_seed(0))[:10_000_000]]
-    return float(np.quantile(x.cpu().numpy(), q))
+    def decisions(self, scores):
+        "1 (anomalous) where a score is above the threshold or is not a number, else 0: a NaN score is never called normal."
+        s = torch.as_tensor(scores, dtype=torch.float64)
+        return ((s > self.score_threshold) | ~torch.isfinite(s)).long()
 
 @patch
 @delegates(MapSettings)
 def calibrate(self: MKD,
-              normal_data,  # held-out normal images (not trained on): a Dataset, DataLoader or images
+              held_out,  # held-out normal images (not trained on): a Dataset, DataLoader or images
               quantile: float = 0.99,  # share of normal scores below the score threshold
               pixel_quantile: float = 0.999,  # share of normal map pixels below the map threshold
               batch_size: int = 8,  # images per pass
@@ -311,13 +316,18 @@ def calibrate(self: MKD,
         if not 0 < check_number(name, q) < 1: raise ValueError(f"{name} must be between 0 and 1, got {q!r}")
     settings = MapSettings(**{"method": "discrepancy", **kwargs})
     scores, maps = [], []
-    for x, idx in tqdm(image_batches(normal_data, batch_size), desc="calibrating", disable=not progress, leave=False):
+    for x, idx in tqdm(image_batches(held_out, batch_size), desc="calibrating", disable=not progress, leave=False):
         m, s = self.localize(self.check_images(x, idx), batch_size=batch_size, return_scores=True, **vars(settings))
         scores.append(s.float().cpu()); maps.append(m.float().cpu())
     if not scores: raise ValueError("no held-out normal images to calibrate on: the data is empty")
     scores, maps = torch.cat(scores), torch.cat(maps)
-    self.calibration = Calibration(_quantile(scores, quantile), _quantile(scores, 0.5), _quantile(maps, pixel_quantile),
-                                   _quantile(maps, 0.5), vars(settings).copy(), quantile, pixel_quantile, len(scores))
+    if len(scores) < 1 / (1 - quantile):
+        warnings.warn(f"calibrated on {len(scores)} held-out normal image{'s' if len(scores) > 1 else ''}: the {quantile:g} quantile "
+                      f"of so few scores is close to their maximum, and new normal images will pass it less often than "
+                      f"{quantile:.0%} of the time; hold out at least {math.ceil(1 / (1 - quantile))} images for this quantile")
+    self.calibration = Calibration(threshold_from_normal(scores, quantile), threshold_from_normal(scores, 0.5),
+                                   threshold_from_normal(maps, pixel_quantile), threshold_from_normal(maps, 0.5),
+                                   vars(settings).copy(), quantile, pixel_quantile, len(scores))
     return self.calibration
 
 # %% ../nbs/06_core.ipynb #6c110c9c
@@ -328,10 +338,14 @@ def fingerprint(module: nn.Module) -> str:
     "SHA-256 of a module's parameters and buffers, in state_dict order."
     h = hashlib.sha256()
     for name, t in module.state_dict().items():
-        h.update(name.encode()); h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        h.update(name.encode()); h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
-def read_checkpoint(path: str | Path,  # a file written by `MKD.save`
+MKD_NB_VERSION = importlib.metadata.version("mkd_nb")  # written into every checkpoint
+
+def read_checkpoint(path: str | Path,  # a file written by `MKD.save` (or, with its `format` and `keys`, another mkd_nb file)
+                    format: str = CHECKPOINT_FORMAT,  # the format it must declare
+                    keys: tuple = CHECKPOINT_KEYS,  # entries it must have
                    ) -> dict:
     "The content of an mkd_nb checkpoint file, with a clear error if it is missing, corrupt or something else."
     path = Path(path).expanduser()
@@ -339,11 +353,12 @@ def read_checkpoint(path: str | Path,  # a file written by `MKD.save`
     if not path.is_file(): raise FileNotFoundError(f"checkpoint {path} does not exist")
     try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch's first line says what failed; its further advice (weights_only=False) is unsafe here
-        raise ValueError(f"{path} is not a readable checkpoint (corrupt, or not written by MKD.save): "
+        raise ValueError(f"{path} is not an mkd_nb checkpoint, or a corrupt one (never load untrusted files with weights_only=False): "
                          f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not an mkd_nb checkpoint ({CHECKPOINT_FORMAT!r})")
-    if missing := [k for k in CHECKPOINT_KEYS if k not in ckpt]: raise ValueError(f"{path} is an incomplete checkpoint: no {missing}")
+    if not isinstance(ckpt, dict) or ckpt.get("format") != format:
+        found = f"; it is a {ckpt['format']!r}" if isinstance(ckpt, dict) and isinstance(ckpt.get("format"), str) else ""
+        raise ValueError(f"{path} is not an mkd_nb checkpoint ({format!r}){found}")
+    if missing := [k for k in keys if k not in ckpt]: raise ValueError(f"{path} is an incomplete checkpoint: no {missing}")
     if not isinstance(ckpt["config"], dict): raise ValueError(f"{path} is a damaged checkpoint: its config is not a dict")
     if unknown := set(ckpt["config"]) - {f.name for f in fields(MKDConfig)}:
         raise ValueError(f"{path} was written by mkd_nb {ckpt['version']} with settings this version does not know: {sorted(unknown)}")
@@ -358,7 +373,7 @@ def save(self: MKD,
     state = {k: v.cpu() for k, v in self.cloner.state_dict().items()}
     if bad := [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
         raise ValueError(f"not saving {path}: the cloner's {bad[:3]} hold NaN or infinite values")
-    ckpt = {"format": CHECKPOINT_FORMAT, "version": mkd_nb.__version__, "config": asdict(self.config),
+    ckpt = {"format": CHECKPOINT_FORMAT, "version": MKD_NB_VERSION, "config": asdict(self.config),
             "source_fingerprint": fingerprint(self.source), "trained_epochs": self.trained_epochs, "cloner": state,
             "calibration": None if self.calibration is None else asdict(self.calibration)}
     return atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
@@ -374,12 +389,17 @@ def load_weights(self: MKD, path: str | Path) -> MKD:
     if ckpt["source_fingerprint"] != fingerprint(self.source):
         raise ValueError(f"{path} was trained against other source weights ({theirs['source']!r}) than this model's "
                          f"{self.config.source!r}")
+    if bad := [k for k, v in ckpt["cloner"].items() if isinstance(v, Tensor) and v.is_floating_point() and not torch.isfinite(v).all()]:
+        raise ValueError(f"{path} is damaged: the cloner's {', '.join(bad[:3])} hold NaN or infinite values")
     try: self.cloner.load_state_dict(ckpt["cloner"])
     except RuntimeError as e: raise ValueError(f"{path}: cloner weights do not fit the configuration: {e}") from e
     self.trained_epochs = ckpt.get("trained_epochs", 0)
     calibration = ckpt.get("calibration")  # absent from older checkpoints, None when never calibrated
+    if calibration is not None and "normalize" in calibration.get("map_settings", {}):  # mkd_nb 0.1's name of scale_per_image
+        calibration["map_settings"]["scale_per_image"] = calibration["map_settings"].pop("normalize")
     try: self.calibration = None if calibration is None else Calibration(**calibration)
     except TypeError as e: raise ValueError(f"{path}: its calibration does not fit this version of mkd_nb: {e}") from e
+    except ValueError as e: raise ValueError(f"{path} is damaged: {e}") from None
     return self.eval()
 
 @patch(cls_method=True)

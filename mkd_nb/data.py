@@ -4,26 +4,28 @@
 
 # %% ../nbs/01_data.ipynb #756272d2
 from __future__ import annotations
-import gzip, shutil, tarfile
+import gzip, math, os, shutil, tarfile, warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFile, ImageOps
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision import datasets, transforms
 from torchvision.transforms.functional import to_tensor
 
-from .basics import atomic_folder, atomic_write, check_integer
+from .files import atomic_folder, atomic_write
+from .checks import check_integer
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'PRESETS', 'HIGH_BIT_DEPTH', 'DATASET_CLASSES', 'DATASETS',
-           'IMAGE_EXTENSIONS', 'FIXTURE_KINDS', 'Preset', 'get_preset', 'standard_mode', 'three_channels',
-           'pil_to_tensor', 'preset_transform', 'OneClassSplit', 'one_class_split', 'unpack_idx_gz', 'extract_archive',
-           'list_images', 'load_image', 'MVTecAD', 'make_synthetic_mvtec', 'FolderDataset', 'as_images', 'item_image',
+           'IMAGE_EXTENSIONS', 'MAX_PIXELS', 'DRAFT_OVERSAMPLING', 'FIXTURE_APPEARANCES', 'Preset', 'get_preset',
+           'standard_mode', 'three_channels', 'pil_to_tensor', 'preset_transform', 'OneClassSplit', 'one_class_split',
+           'unpack_idx_gz', 'extract_archive', 'local_datasets', 'open_image', 'load_image', 'list_images',
+           'find_images', 'MVTecAD', 'make_synthetic_mvtec', 'ImageFiles', 'FolderDataset', 'as_images', 'item_image',
            'batch_fields', 'batch_images', 'as_dataset', 'IndexedImages', 'image_batches']
 
 # %% ../nbs/01_data.ipynb #b81e7969
@@ -170,7 +172,12 @@ def one_class_split(dataset: str,  # "digits" (embedded), "mnist", "fashion_mnis
             raise ValueError(f"{jpeg_tree} should hold one folder per CIFAR-10 class {classes}, found {ds.classes}")
     else:
         cls = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST, "cifar10": datasets.CIFAR10}[dataset]
-        ds = cls(root, train=train, transform=tfm, download=download)
+        made = [f for f in (root, root / cls.__name__) if not f.exists()]  # folders torchvision creates before it downloads
+        try: ds = cls(root, train=train, transform=tfm, download=download)
+        except BaseException:  # offline, or no files: leave no empty folders behind
+            for f in reversed(made):
+                if f.is_dir() and not any(f.rglob("*.*")): shutil.rmtree(f, ignore_errors=True)
+            raise
     return OneClassSplit(ds, ds.targets, int(normal_class), normal_only=train)
 
 def _gunzip(src: Path, dest: Path):
@@ -197,23 +204,114 @@ def extract_archive(archive: str | Path,  # a .tar(.gz) archive
     with atomic_folder(dest) as tmp, tarfile.open(archive) as tar: tar.extractall(tmp, filter="data")
     return dest
 
-# %% ../nbs/01_data.ipynb #56603b37
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+# %% ../nbs/01_data.ipynb #2f78b427
+def local_datasets() -> Path | None:
+    "Local dataset copies on this project's machines: `$MKD_DATA`, else a `shared/data` folder above the working folder."
+    if os.environ.get("MKD_DATA"): return Path(os.environ["MKD_DATA"])
+    return next((f / "shared" / "data" for f in Path.cwd().resolve().parents if (f / "shared" / "data").is_dir()), None)
 
-def list_images(folder: Path) -> list[Path]:
-    "Image files directly inside `folder`, sorted by name."
-    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+# %% ../nbs/01_data.ipynb #f621232a
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+MAX_PIXELS = 100_000_000  # largest image `open_image` decodes by default, in pixels
+DRAFT_OVERSAMPLING = 4  # a JPEG is decoded at a reduced scale that keeps at least this many times the size it is resized to
+
+def _why(e: Exception) -> str:
+    "A short reason from a PIL or OS error."
+    if isinstance(e, OSError) and e.strerror: return e.strerror
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return "not an image file, or a corrupt one" if "cannot identify image file" in text else text
+
+def open_image(path: str | Path,  # an image file
+               mode: str | None = None,  # a PIL mode to convert to (None: `standard_mode`)
+               max_pixels: int = MAX_PIXELS,  # refuse images with more pixels than this
+               min_side: int | None = None,  # the side it will be resized to: a large JPEG is decoded at a reduced scale
+              ) -> Image.Image:
+    "The image at `path`, upright (EXIF orientation applied), in `mode`; a ValueError naming the file if it cannot be read."
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is on in this program: truncated image files would be read "
+                           "as if complete; turn it off (mkd_nb never turns it on)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels is the limit that counts
+            img = Image.open(path)
+    except Image.DecompressionBombError as e: raise ValueError(f"image {path} is too large for PIL: {e}") from None
+    except Exception as e: raise ValueError(f"cannot read image {path}: {_why(e)}") from None
+    with img:
+        w, h = img.size
+        if w * h > max_pixels:
+            raise ValueError(f"image {path} is too large: {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} (--max-pixels)")
+        if min_side is not None and img.format == "JPEG" and min(w, h) >= 2 * DRAFT_OVERSAMPLING * min_side:
+            scale = DRAFT_OVERSAMPLING * min_side / min(w, h)
+            img.draft(img.mode, (math.ceil(w * scale), math.ceil(h * scale)))  # decodes at 1/2, 1/4 or 1/8, keeping at least this size
+        try:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            return standard_mode(img) if mode is None else img.convert(mode)
+        except Exception as e: raise ValueError(f"cannot read image {path}: {_why(e)}") from None
 
 def load_image(path: str | Path,  # an image file
-               mode: str | None = None,  # a PIL mode to convert to (None: `standard_mode`)
-              ) -> Image.Image:
-    "The image at `path`, in `mode`, with an error naming the file if it cannot be read."
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return standard_mode(img) if mode is None else img.convert(mode)
-    except (OSError, SyntaxError, ValueError) as e: raise ValueError(f"cannot read image file {path}: {e}") from e
+               img_size: int | None = None,  # side of the square the model takes (None: the image at its own size)
+               crop: bool = True,  # resize the shorter side and centre-crop (False: resize the whole image)
+               max_pixels: int = MAX_PIXELS,  # refuse images with more pixels than this
+              ) -> Tensor:
+    "The image at `path` as the model takes it: a float (3, H, W) tensor in [0, 1]; a ValueError naming the file otherwise."
+    img = open_image(path, max_pixels=max_pixels, min_side=img_size)
+    if img_size is None:
+        if min(img.size) < 32: raise ValueError(f"image {path} is {img.size[0]}x{img.size[1]}: at least 32x32 pixels are needed")
+        return pil_to_tensor(img)
+    return preset_transform(Preset("folder", img_size, img_size, crop=crop))(img)
 
+# %% ../nbs/01_data.ipynb #555e5350
+def list_images(folder: str | Path,  # the folder to search
+                recursive: bool = True,  # also search its sub-folders (False: the files directly inside it)
+                exclude=(),  # folders never searched
+               ) -> list[Path]:
+    "Image files in `folder`, sorted, hidden files and folders left out, folder links followed; an unreadable folder is an error."
+    folder, skip = Path(folder), {Path(os.path.realpath(e)) for e in exclude}
+    if not folder.is_dir(): raise FileNotFoundError(f"image folder {folder} does not exist")
+    def fail(e: OSError): raise PermissionError(f"cannot read folder {e.filename}: {e.strerror or e}") from None
+    files, seen = [], set()
+    for top, dirs, names in os.walk(folder, onerror=fail, followlinks=True):
+        real = Path(os.path.realpath(top))
+        if real in seen or real in skip: dirs[:] = []; continue  # a link back to a folder already searched, or excluded
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        files += [Path(top, n) for n in names if not n.startswith(".") and Path(n).suffix.lower() in IMAGE_EXTENSIONS
+                  and Path(top, n).is_file()]
+    return sorted(files)
+
+def find_images(inputs,  # image files and folders (a path, or a list of them)
+                relative_to: str | Path | None = None,  # name images by their path below this folder (None: below each folder given)
+                exclude=(),  # folders never searched (a run's own outputs)
+               ) -> list[tuple[Path, str]]:
+    "Every image of `inputs` as (path, relative path): files as given, folders searched recursively, sorted."
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    if not inputs: raise ValueError("no inputs: give image files or folders")
+    root = None if relative_to is None else Path(relative_to).expanduser().resolve()
+    found, names = {}, {}  # resolved path -> (path, relative path); output stem -> resolved path
+    for given in inputs:
+        p = Path(given).expanduser()
+        if not p.exists(): raise FileNotFoundError(f"input {given} does not exist")
+        if p.is_dir():
+            if not (files := list_images(p, exclude=exclude)):
+                raise FileNotFoundError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder {given}")
+            pairs = [(f, f.relative_to(p).as_posix()) for f in files]
+        elif p.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise ValueError(f"input {given} is not an image file: its extension {p.suffix!r} is none of {', '.join(IMAGE_EXTENSIONS)}")
+        else: pairs = [(p, p.name)]
+        for f, rel in pairs:
+            if root is not None:
+                try: rel = f.resolve().relative_to(root).as_posix()
+                except ValueError: raise ValueError(f"{f} is not inside the --relative-to folder {relative_to}") from None
+            key, stem = f.resolve(), Path(rel).with_suffix("").as_posix()
+            if key in found: continue  # the same file given twice
+            if stem in names:
+                raise ValueError(f"{names[stem]} and {f} would write the same outputs ({stem}.png, {stem}.tiff): "
+                                 "predict them into separate output folders")
+            found[key], names[stem] = (f, rel), f
+    return sorted(found.values(), key=lambda pair: pair[1])
+
+# %% ../nbs/01_data.ipynb #56603b37
 class MVTecAD(Dataset):
     "One category of MVTec AD (or any folder in its layout): items are (image, label, mask), label 1 for defective."
     def __init__(self,
@@ -233,13 +331,13 @@ class MVTecAD(Dataset):
         if not (folder / split).is_dir(): raise FileNotFoundError(f"{folder / split} is missing")
         self.category, self.img_size = category, img_size
         self.samples = []  # (image path, defect type, mask path or None)
-        if split == "test" and (loose := list_images(folder / split)):
+        if split == "test" and (loose := list_images(folder / split, recursive=False)):
             raise ValueError(f"{folder / split} holds images directly ({loose[0].name}, ...): in the MVTec AD layout they "
                              "belong in test/good/ or in a folder named after their defect")
         defects = ["good"] if split == "train" else sorted(p.name for p in (folder / split).iterdir()
                                                            if p.is_dir() and not p.name.startswith("."))
         for defect in defects:
-            for img in list_images(folder / split / defect):
+            for img in list_images(folder / split / defect, recursive=False):
                 mask = None if defect == "good" else folder / "ground_truth" / defect / f"{img.stem}_mask.png"
                 if mask is not None and not mask.is_file():
                     raise FileNotFoundError(f"mask {mask} of defective image {img} is missing")
@@ -256,15 +354,15 @@ class MVTecAD(Dataset):
 
     def __getitem__(self, i):
         path, defect, mask_path = self.samples[i]
-        img = load_image(path)
-        mask = Image.new("L", img.size) if mask_path is None else load_image(mask_path, "L")
+        img = open_image(path, min_side=self.img_size)
+        mask = Image.new("L", img.size) if mask_path is None else open_image(mask_path, "L")
         if mask.size != img.size:
             raise ValueError(f"mask {mask_path} is {mask.size[0]}x{mask.size[1]} pixels but its image {path} is "
                              f"{img.size[0]}x{img.size[1]}")
         return self.transform(img), int(self.labels[i]), (self.mask_transform(mask)[0] > 0).float()
 
 # %% ../nbs/01_data.ipynb #250acb70
-FIXTURE_KINDS = ("texture", "object")
+FIXTURE_APPEARANCES = ("texture", "object")
 
 def _texture(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
     "A normal woven texture, (size, size, 3) floats in [0, 1], and where defects may go (everywhere)."
@@ -290,7 +388,7 @@ def _object(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray
 
 _APPEARANCES = {"texture": _texture, "object": _object}
 
-def _defect_mask(rng: np.random.Generator, size: int, kind: str, allowed: np.ndarray) -> np.ndarray:
+def _defect_mask(rng: np.random.Generator, size: int, defect: str, allowed: np.ndarray) -> np.ndarray:
     "A boolean (size, size) mask of a random scratch or stain centred on a pixel where `allowed` is True."
     if allowed.all(): c = rng.uniform(0.25, 0.75, 2) * size  # textures: anywhere in the central half
     else:  # objects: on the object
@@ -299,22 +397,22 @@ def _defect_mask(rng: np.random.Generator, size: int, kind: str, allowed: np.nda
         c = np.array([xs[i], ys[i]]) + rng.uniform(0, 1, 2)
     mask = Image.new("L", (size, size))
     draw = ImageDraw.Draw(mask)
-    if kind == "scratch":
+    if defect == "scratch":
         angle, half = rng.uniform(0, np.pi), rng.uniform(0.15, 0.25) * size
         d = half * np.array([np.cos(angle), np.sin(angle)])
         draw.line([tuple(c - d), tuple(c + d)], fill=255, width=max(2, size // 40))
-    elif kind == "stain":
+    elif defect == "stain":
         r = rng.uniform(0.05, 0.1, 2) * size
         draw.ellipse([tuple(c - r), tuple(c + r)], fill=255)
-    else: raise ValueError(f"unknown defect kind {kind!r}; use 'scratch' or 'stain'")
+    else: raise ValueError(f"unknown defect {defect!r}; use 'scratch' or 'stain'")
     return (np.array(mask) > 0) & allowed
 
-def _defective(rng: np.random.Generator, size: int, kind: str, appearance: str = "texture") -> tuple[np.ndarray, np.ndarray]:
-    "A normal image of `appearance` with one injected defect of `kind`, and its mask."
+def _defective(rng: np.random.Generator, size: int, defect: str, appearance: str = "texture") -> tuple[np.ndarray, np.ndarray]:
+    "A normal image of `appearance` with one injected `defect`, and its mask."
     img, allowed = _APPEARANCES[appearance](rng, size)
-    mask = _defect_mask(rng, size, kind, allowed)
-    colour = np.array([0.05, 0.05, 0.05]) if kind == "scratch" and rng.random() < 0.5 else \
-             np.array([0.95, 0.95, 0.9]) if kind == "scratch" else np.array([0.2, 0.35, 0.8])
+    mask = _defect_mask(rng, size, defect, allowed)
+    colour = np.array([0.05, 0.05, 0.05]) if defect == "scratch" and rng.random() < 0.5 else \
+             np.array([0.95, 0.95, 0.9]) if defect == "scratch" else np.array([0.2, 0.35, 0.8])
     img[mask] = colour
     return img, mask
 
@@ -330,44 +428,51 @@ def make_synthetic_mvtec(root: str | Path,  # folder to create the category in
                          defects: tuple = ("scratch", "stain"),  # defect types to inject
                          seed: int = 0,  # the same seed writes the same files
                          overwrite: bool = False,  # replace an existing category folder
-                         kind: str = "texture",  # "texture" (fills the image) or "object" (on a plain background)
+                         appearance: str = "texture",  # "texture" (fills the image) or "object" (on a plain background)
                         ) -> Path:
     "Write a deterministic synthetic category in the MVTec AD layout and return its folder."
     size, seed = check_integer("size", size, 16), check_integer("seed", seed, 0)
-    if kind not in FIXTURE_KINDS: raise ValueError(f"kind must be one of {FIXTURE_KINDS}, got {kind!r}")
+    if appearance not in FIXTURE_APPEARANCES: raise ValueError(f"appearance must be one of {FIXTURE_APPEARANCES}, got {appearance!r}")
     counts = {k: check_integer(k, v, 0) for k, v in dict(n_train=n_train, n_good=n_good, n_defective=n_defective).items()}
     rng = np.random.default_rng(seed)
     with atomic_folder(Path(root) / category, overwrite) as tmp:
         for split, n in (("train", counts["n_train"]), ("test", counts["n_good"])):
             (tmp / split / "good").mkdir(parents=True)
-            for i in range(n): _save_png(_APPEARANCES[kind](rng, size)[0], tmp / split / "good" / f"{i:03d}.png")
+            for i in range(n): _save_png(_APPEARANCES[appearance](rng, size)[0], tmp / split / "good" / f"{i:03d}.png")
         for defect in defects:
             (tmp / "test" / defect).mkdir(parents=True); (tmp / "ground_truth" / defect).mkdir(parents=True)
             for i in range(counts["n_defective"]):
-                img, mask = _defective(rng, size, defect, kind)
+                img, mask = _defective(rng, size, defect, appearance)
                 _save_png(img, tmp / "test" / defect / f"{i:03d}.png")
                 _save_png(mask.astype(float), tmp / "ground_truth" / defect / f"{i:03d}_mask.png")
     return Path(root) / category
 
 # %% ../nbs/01_data.ipynb #a689fc1d
-class FolderDataset(Dataset):
-    "Every image below `root` as (image, label), resized and centre-cropped (or resized whole) to (3, img_size, img_size) in [0, 1]."
+class ImageFiles(Dataset):
+    "Image files as (image, label) items, read by `load_image` into (3, img_size, img_size) tensors in [0, 1]."
     def __init__(self,
-                 root: str | Path,  # folder searched recursively for image files
+                 paths,  # the image files
                  img_size: int = 128,  # side of the square images
                  label: int = 0,  # label given to every image (0: normal, 1: anomalous)
                  crop: bool = True,  # resize the shorter side and centre-crop; False: resize the whole image, as the reference's folder datasets
                 ):
-        root, img_size = Path(root), check_integer("img_size", img_size)
-        if not root.is_dir(): raise FileNotFoundError(f"image folder {root} does not exist")
-        self.paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
-                            and not any(part.startswith(".") for part in p.relative_to(root).parts))  # no hidden files
-        if not self.paths: raise FileNotFoundError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found in {root}")
-        self.label, self.transform = label, preset_transform(Preset("folder", img_size, img_size, crop=crop))
-        self.labels = torch.full((len(self.paths),), label)
+        self.paths, self.img_size = [Path(p) for p in paths], check_integer("img_size", img_size)
+        self.crop = Preset("folder", self.img_size, self.img_size, crop=crop).crop  # checked now, not at the first image
+        self.label, self.labels = label, torch.full((len(self.paths),), label)
 
     def __len__(self): return len(self.paths)
-    def __getitem__(self, i): return self.transform(load_image(self.paths[i])), self.label
+    def __getitem__(self, i): return load_image(self.paths[i], self.img_size, self.crop), self.label
+
+class FolderDataset(ImageFiles):
+    "Every image below `root` (see `list_images`) as (image, label) items of `ImageFiles`."
+    def __init__(self,
+                 root: str | Path,  # folder searched recursively for image files
+                 img_size: int = 128,  # side of the square images
+                 label: int = 0,  # label given to every image (0: normal, 1: anomalous)
+                 crop: bool = True,  # resize the shorter side and centre-crop; False: resize the whole image
+                ):
+        if not (paths := list_images(root)): raise FileNotFoundError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found in {root}")
+        super().__init__(paths, img_size, label, crop)
 
 # %% ../nbs/01_data.ipynb #397757b1
 def as_images(images) -> Tensor:

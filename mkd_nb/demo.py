@@ -9,32 +9,18 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from fastcore.meta import delegates
 
-from .basics import atomic_write, command, writable_folder
+from .checks import check_integer, check_number
 from .core import MKD, MKDConfig
 from .data import DATASET_CLASSES, DATASETS, get_preset, one_class_split
 from .evaluation import detect
+from .files import atomic_write, folder_lock, output_folder
 from .metrics import Detection
-from .models import CRITICAL_LAYERS, SourceWeightsUnavailable, imagenet_vgg16_state_dict
+from .models import CRITICAL_LAYERS, resolve_source
 from .plots import plot_roc, plot_score_histograms, save_figure
 
 # %% auto #0
-__all__ = ['DEMO_OUTPUTS', 'resolve_source', 'one_class_experiment', 'results_table', 'run_demo', 'mkd_demo']
-
-# %% ../nbs/10_demo.ipynb #3528e1b9
-def resolve_source(source: str = "imagenet",  # "imagenet", "random" or a path to VGG16 weights
-                   fallback: bool = True,  # use a random source, with a warning, when ImageNet weights are unavailable
-                  ) -> str:
-    "The source to use: `source`, or 'random' with an announcement if the ImageNet weights cannot be had."
-    if source != "imagenet": return source
-    try: imagenet_vgg16_state_dict()
-    except SourceWeightsUnavailable as e:
-        if not fallback: raise
-        print(f"!! {e}\n!! FALLING BACK to a seeded RANDOM source: results below are an ablation "
-              "('pretrain: False'), not the pretrained method.\n")
-        return "random"
-    return source
+__all__ = ['DEMO_OUTPUTS', 'one_class_experiment', 'results_table', 'run_demo']
 
 # %% ../nbs/10_demo.ipynb #e35c2ead
 def one_class_experiment(dataset: str = "digits",  # "digits", "mnist", "fashion_mnist" or "cifar10"
@@ -69,8 +55,18 @@ def _parse_classes(classes: str, dataset: str) -> list[int]:
     if classes == "all": return list(range(n))
     try: ks = [int(c) for c in classes.split(",")]
     except ValueError: raise ValueError(f"--classes must be 'all' or comma-separated integers, got {classes!r}") from None
-    if bad := [k for k in ks if not 0 <= k < n]: raise ValueError(f"--classes {bad} out of range: {dataset} has classes 0-{n - 1}")
+    if bad := [k for k in ks if not 0 <= k < n]: raise ValueError(f"--classes {','.join(map(str, bad))} out of range: {dataset} has classes 0-{n - 1}")
     return ks
+
+def _parse_layers(layers: str | None) -> tuple:
+    "`layers` ('pool4,pool5'; None: all four) as a tuple of critical layers, or an error naming the option."
+    if layers is None: return CRITICAL_LAYERS
+    names = tuple(l.strip() for l in layers.split(","))
+    if not names or set(names) - set(CRITICAL_LAYERS) or len(set(names)) != len(names):
+        raise ValueError(f"--layers must be distinct names among {','.join(CRITICAL_LAYERS)}, comma-separated, got {layers!r}")
+    return names
+
+def _plural(n: int, word: str) -> str: return f"{n} {word}{'' if n == 1 else 's'}"
 
 DEMO_OUTPUTS = ("auroc.csv", "auroc_per_class.csv", "roc.png", "score_histograms.png")  # what `run_demo` writes in --out
 
@@ -78,48 +74,44 @@ def run_demo(dataset: str = "digits",  # dataset: digits (embedded, offline), mn
              classes: str = "all",  # normal classes to run, comma-separated (e.g. "0,3,7"), or "all"
              source: str = "imagenet",  # source weights: imagenet (falls back to random, announced, if offline), random, or a path
              cloner: str = "compact",  # cloner: compact (the paper's) or equal (VGG16's widths)
-             layers: str = ",".join(CRITICAL_LAYERS),  # critical layers, comma-separated, among pool2,pool3,pool4,pool5
-             epochs: int = None,  # training epochs (default: the dataset's reference value, see mkd_nb.data.PRESETS)
-             lam: float = None,  # loss weight lambda (default: the dataset's reference value)
+             layers: str | None = None,  # critical layers, comma-separated, among pool2,pool3,pool4,pool5 (default: all four)
+             epochs: int | None = None,  # training epochs (default: the dataset's reference value, see mkd_nb.data.PRESETS)
+             lam: float | None = None,  # loss weight lambda (default: the dataset's reference value)
              weighting: str = "reference",  # loss: reference (L_dir + lam L_val), paper (L_val + lam L_dir), value, direction
              seed: int = 0,  # random seed (source, cloner init, batch order)
              root: str = "data",  # folder of the dataset files (not needed for digits)
              out: str = "mkd_demo_out",  # folder the table and figures are written to
-             device: str = None,  # cuda, mps or cpu (default: the best available)
-             quiet: bool = False,  # no progress bars
+             device: str | None = "auto",  # auto (the best available), cpu, cuda, cuda:N or mps
+             progress: bool = True,  # progress bars, the table and what was written (False: errors only)
              overwrite: bool = False,  # replace the results of an earlier run in --out (else: an error, before any training)
             ) -> pd.DataFrame:
     "Train MKD one class at a time, print per-class and mean AUROC, write the table, ROC and score-histogram figures."
     if dataset not in DATASETS: raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
     ks, preset = _parse_classes(classes, dataset), get_preset(dataset)
-    settings = dict(cloner=cloner, layers=tuple(layers.split(",")), lam=preset.lam if lam is None else lam,
-                    weighting=weighting, seed=seed, epochs=preset.epochs if epochs is None else epochs)
-    MKDConfig.from_preset(dataset, source="random", **settings)  # every setting checked before any training
-    out = writable_folder(out)
-    if (earlier := [n for n in DEMO_OUTPUTS if (out / n).exists()]) and not overwrite:
-        raise FileExistsError(f"--out {out} already holds the results of an earlier run ({', '.join(earlier)}): pass "
-                              "--overwrite to replace them, or choose another --out")
-    (out / "auroc_per_class.csv").unlink(missing_ok=True)  # rows of an earlier run would be mistaken for this one's
-    if not quiet: print(f"MKD one-class detection on {dataset}")
-    source = resolve_source(source)
-    setup = (f"{dataset}, source {source}, {cloner} cloner, {settings['epochs']} epochs, lambda {settings['lam']} "
-             f"({weighting}), seed {seed}")
-    detections, rows = [], []
-    for k in ks:  # one class at a time, its row written as soon as it is measured
-        detections += one_class_experiment(dataset, [k], source, root=root, progress=not quiet, device=device, **settings)
-        rows.append({"class": k, "AUROC %": round(100 * detections[-1].auroc, 2), "setup": setup})
-        atomic_write(out / "auroc_per_class.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
-    table = results_table(detections)
-    print(f"\nAUROC (%) per normal class; {setup}\n{table.to_string()}")
-    atomic_write(out / "auroc.csv", lambda tmp: table.assign(setup=setup).to_csv(tmp))
-    for name, fig in [("roc.png", plot_roc(detections, title=f"ROC: {setup}")),
-                      ("score_histograms.png", plot_score_histograms(detections, title=f"test scores: {setup}"))]:
-        save_figure(fig, out / name); plt.close(fig)
-    print(f"wrote {out / 'auroc.csv'}, {out / 'auroc_per_class.csv'}, {out / 'roc.png'} and {out / 'score_histograms.png'}")
+    settings = dict(cloner=cloner, layers=_parse_layers(layers), weighting=weighting, seed=check_integer("--seed", seed, 0),
+                    lam=preset.lam if lam is None else check_number("--lam", lam),
+                    epochs=preset.epochs if epochs is None else check_integer("--epochs", epochs))
+    try: config = MKDConfig.from_preset(dataset, source="random", **settings)  # every setting checked before any training
+    except ValueError as e: raise ValueError(f"--{e}") from None  # its messages start with the field: cloner, weighting
+    MKD(config, device=device)  # and the device
+    out = output_folder(out, "--out", () if overwrite else DEMO_OUTPUTS)
+    with folder_lock(out, "--out"):
+        (out / "auroc_per_class.csv").unlink(missing_ok=True)  # rows of an earlier run would be mistaken for this one's
+        if progress: print(f"MKD one-class detection on {dataset}")
+        source = resolve_source(source)
+        setup = (f"{dataset}, source {source}, {cloner} cloner, {_plural(settings['epochs'], 'epoch')}, "
+                 f"lambda {settings['lam']} ({weighting}), seed {seed}")
+        detections, rows = [], []
+        for k in ks:  # one class at a time, its row written as soon as it is measured
+            detections += one_class_experiment(dataset, [k], source, root=root, progress=progress, device=device, **settings)
+            rows.append({"class": k, "AUROC %": round(100 * detections[-1].auroc, 2), "setup": setup})
+            atomic_write(out / "auroc_per_class.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
+        table = results_table(detections)
+        atomic_write(out / "auroc.csv", lambda tmp: table.assign(setup=setup).to_csv(tmp))
+        for name, fig in [("roc.png", plot_roc(detections, title=f"ROC: {setup}")),
+                          ("score_histograms.png", plot_score_histograms(detections, title=f"test scores: {setup}"))]:
+            save_figure(fig, out / name); plt.close(fig)
+    if progress:
+        print(f"\nAUROC (%) per normal class; {setup}\n{table.to_string()}")
+        print(f"wrote {out / 'auroc.csv'}, {out / 'auroc_per_class.csv'}, {out / 'roc.png'} and {out / 'score_histograms.png'}")
     return table
-
-@command
-@delegates(run_demo)
-def mkd_demo(**kwargs):
-    "Train MKD one class at a time, print per-class and mean AUROC, write ROC and score-histogram figures."
-    run_demo(**kwargs)

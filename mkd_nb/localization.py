@@ -7,30 +7,44 @@ from __future__ import annotations
 import math, warnings
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from captum.attr import GuidedBackprop, NoiseTunnel, Saliency
 import torch.nn.functional as F
 from torch import nn, Tensor
 from torchvision.transforms.functional import gaussian_blur
 
-from .basics import check_integer, check_number
+from .checks import check_integer, check_number
 from .losses import weigh_terms
 
 # %% auto #0
 __all__ = ['GAUSSIAN_BORDERS', 'ATTRIBUTION_METHODS', 'LOCALIZATION_METHODS', 'DISCREPANCY_TERMS', 'LAYER_COMBINATIONS',
-           'INPUT_RANGE', 'SMOOTHGRAD_AVERAGES', 'percentile', 'to_heatmap', 'MapSettings', 'GuidedOnly', 'attribute',
-           'smoothgrad_maps', 'ScoreRecorder', 'anomaly_maps', 'layer_discrepancy', 'discrepancy_maps', 'map_scores']
+           'INPUT_RANGE', 'SMOOTHGRAD_AVERAGES', 'quantile', 'min_max_scale', 'to_heatmap', 'MapSettings', 'GuidedOnly',
+           'attribute', 'smoothgrad_maps', 'ScoreRecorder', 'anomaly_maps', 'layer_discrepancy', 'discrepancy_maps',
+           'map_scores']
 
 # %% ../nbs/04_localization.ipynb #6d2ecce7
-def percentile(x: Tensor,  # (B, N) values
-               q: float,  # percentile, 0-100
-              ) -> Tensor:
-    "Per-row `q`-th percentile of `x`, shape (B,), interpolated linearly like `numpy.percentile`."
+def quantile(x: Tensor,  # (B, N) values
+             q: float,  # the quantile, in [0, 1]
+            ) -> Tensor:
+    "Per-row `q` quantile of `x`, shape (B,), interpolated linearly like `numpy.quantile`."
+    if not 0 <= q <= 1: raise ValueError(f"q must be in [0, 1], got {q!r}")
     n = x.shape[1]
-    pos = q / 100 * (n - 1)
+    pos = q * (n - 1)
     lo = math.floor(pos)
     below, above = x.kthvalue(lo + 1, dim=1).values, x.kthvalue(min(lo + 2, n), dim=1).values
     return below + (above - below) * (pos - lo)
+
+def min_max_scale(maps,  # (..., H, W) maps: a torch tensor or a numpy array
+                 ):
+    "Each map scaled to [0, 1] by its own minimum and maximum over the last two dims (a constant map becomes 0)."
+    if isinstance(maps, Tensor):
+        lo, hi = maps.amin((-2, -1), keepdim=True), maps.amax((-2, -1), keepdim=True)
+        return (maps - lo) / (hi - lo).clamp_min(1e-12)
+    maps = np.asarray(maps)
+    maps = maps.astype(np.result_type(maps.dtype, np.float32))
+    lo, hi = maps.min((-2, -1), keepdims=True), maps.max((-2, -1), keepdims=True)
+    return (maps - lo) / np.maximum(hi - lo, 1e-12)
 
 GAUSSIAN_BORDERS = ("mirror", "reflect")  # scipy's names: "mirror" (edge pixel not repeated, ours), "reflect" (repeated, the reference's)
 
@@ -52,17 +66,17 @@ def _gaussian_reflect(maps: Tensor,  # (B, H, W)
     return F.conv2d(F.conv2d(padded, w.view(1, 1, -1, 1)), w.view(1, 1, 1, -1))[:, 0]
 
 def to_heatmap(attributions: Tensor,  # (B, C, H, W) attributions
-               normalize: bool = True,  # clip at each image's 99th percentile and scale to [0, 1], as the reference
+               scale_per_image: bool = True,  # clip each map at its 0.99 quantile and scale it to [0, 1], as the reference
                gaussian_sigma: float | None = 4.0,  # standard deviation of the Gaussian smoothing in pixels (None, 0: none)
                gaussian_border: str = "mirror",  # how the filter extends the map: "mirror" (ours) or "reflect" (scipy's default, the reference's)
               ) -> Tensor:
-    "Single-channel maps (B, H, W): |attributions| summed over channels, optionally percentile-scaled and smoothed."
+    "Single-channel maps (B, H, W): |attributions| summed over channels, optionally scaled per image and smoothed."
     if gaussian_border not in GAUSSIAN_BORDERS:
         raise ValueError(f"gaussian_border must be one of {GAUSSIAN_BORDERS}, got {gaussian_border!r}")
     maps = attributions.abs().sum(1)
-    if normalize:
+    if scale_per_image:
         flat = maps.flatten(1)
-        lo, hi = flat.amin(1), percentile(flat, 99)
+        lo, hi = flat.amin(1), quantile(flat, 0.99)
         maps = ((maps - lo[:, None, None]) / (hi - lo).clamp_min(1e-12)[:, None, None]).clamp(0, 1)
     if gaussian_sigma and gaussian_border == "reflect": return _gaussian_reflect(maps, gaussian_sigma)
     if gaussian_sigma:
@@ -81,12 +95,12 @@ SMOOTHGRAD_AVERAGES = ("gradients", "maps")  # what SmoothGrad averages: the cop
 
 @dataclass
 class MapSettings:
-    "How anomaly maps are made; the defaults are the paper's: gradients, 99th-percentile scaling, Gaussian sigma 4."
+    "How anomaly maps are made; the defaults are the paper's: gradients, each map scaled at its 0.99 quantile, Gaussian sigma 4."
     method: str = "gradients"  # "gradients" (Captum Saliency), "smoothgrad" (NoiseTunnel), "gbp" (GuidedBackprop) or "discrepancy"
     n_samples: int = 50  # SmoothGrad: noisy copies per image
     noise: float = 0.05  # SmoothGrad: noise standard deviation, relative to the input range
     gaussian_sigma: float | None = 4.0  # Gaussian smoothing of the maps in pixels (None or 0: none)
-    normalize: bool | None = None  # clip each map at its 99th percentile and scale it to [0, 1] (None: for gradient methods only)
+    scale_per_image: bool | None = None  # clip each map at its 0.99 quantile and scale it to [0, 1] (None: for gradient methods only)
     samples_per_pass: int | None = None  # SmoothGrad: images per forward/backward pass (None: 8 on CPU, 256 on GPU)
     seed: int = 0  # seed of SmoothGrad's noise
     layers: tuple | None = None  # discrepancy: the layers it compares (None: the score's layers)
@@ -105,7 +119,7 @@ class MapSettings:
         self.samples_per_pass = check_integer("samples_per_pass", self.samples_per_pass, allow_none=True)
         self.noise = check_number("noise", self.noise)
         if self.gaussian_sigma is not None: self.gaussian_sigma = check_number("gaussian_sigma", self.gaussian_sigma)
-        if self.normalize is None: self.normalize = self.method in ATTRIBUTION_METHODS
+        if self.scale_per_image is None: self.scale_per_image = self.method in ATTRIBUTION_METHODS
         self.border_pad = check_integer("border_pad", self.border_pad, 0)
         if self.border_pad and self.method not in ATTRIBUTION_METHODS:
             raise ValueError(f"border_pad applies to the gradient methods {ATTRIBUTION_METHODS}, not to {self.method!r}")
@@ -218,14 +232,12 @@ def anomaly_maps(scorer: nn.Module,  # maps images (B, 3, H, W) to anomaly score
                 xp = F.pad(x, (p, p, p, p), mode="replicate") if p else x
                 if s.method == "smoothgrad" and s.smoothgrad_average == "maps":  # the reference code's SmoothGrad
                     avg = smoothgrad_maps(recorder, xp, s, crop=p)
-                    if s.normalize:  # its last step: min-max scaling of the averaged map
-                        lo, hi = avg.amin((1, 2), keepdim=True), avg.amax((1, 2), keepdim=True)
-                        avg = (avg - lo) / (hi - lo).clamp_min(1e-12)
+                    if s.scale_per_image: avg = min_max_scale(avg)  # its last step: min-max scaling of the averaged map
                     maps.append(to_heatmap(avg[:, None], False, s.gaussian_sigma, s.gaussian_border))
                 else:
                     attr = attribute(recorder, xp, s, guided).detach()
                     if p: attr = attr[..., p:-p, p:-p]
-                    maps.append(to_heatmap(attr, s.normalize, s.gaussian_sigma, s.gaussian_border))
+                    maps.append(to_heatmap(attr, s.scale_per_image, s.gaussian_sigma, s.gaussian_border))
                 if not return_scores: continue
                 if s.method == "smoothgrad" or p:  # the forward passes saw noisy or extended images
                     with torch.no_grad(): recorder(x)
@@ -252,7 +264,7 @@ def layer_discrepancy(pred: Tensor,  # cloner activations (B, C, h, w) at one la
 def discrepancy_maps(preds: dict[str, Tensor],  # cloner activations by layer name
                      feats: dict[str, Tensor],  # source activations by layer name
                      size: tuple[int, int],  # (H, W) of the input images
-                     settings: MapSettings | None = None,  # layers, terms, combine, Gaussian, normalize
+                     settings: MapSettings | None = None,  # layers, terms, combine, Gaussian, scale_per_image
                      lam: float = 0.01,  # terms="loss": the model's lambda
                      weighting: str = "reference",  # terms="loss": the model's weighting
                     ) -> Tensor:
@@ -266,7 +278,7 @@ def discrepancy_maps(preds: dict[str, Tensor],  # cloner activations by layer na
         m = layer_discrepancy(preds[l].float(), feats[l].float(), s.terms, lam, weighting)
         m = F.interpolate(m[:, None], size=tuple(size), mode="bilinear", align_corners=False)[:, 0]
         total = m if total is None else total * m if s.combine == "product" else total + m
-    return to_heatmap(total[:, None], s.normalize, s.gaussian_sigma, s.gaussian_border)
+    return to_heatmap(total[:, None], s.scale_per_image, s.gaussian_sigma, s.gaussian_border)
 
 # %% ../nbs/04_localization.ipynb #1dcd434e
 def map_scores(maps: Tensor,  # (B, H, W) anomaly maps

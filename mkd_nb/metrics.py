@@ -14,8 +14,8 @@ from scipy import ndimage
 from sklearn.metrics import auc, precision_recall_curve, roc_auc_score
 
 # %% auto #0
-__all__ = ['MetricUndefined', 'image_auroc', 'Detection', 'f1_max', 'threshold_from_normal', 'precision_recall_at', 'pixel_auroc',
-           'pro_curve', 'aupro', 'paper_pixel_auroc']
+__all__ = ['MAX_QUANTILE_VALUES', 'MetricUndefined', 'image_auroc', 'Detection', 'f1_max', 'threshold_from_normal',
+           'precision_recall_at', 'pixel_auroc', 'pro_curve', 'aupro', 'paper_pixel_auroc']
 
 # %% ../nbs/07_metrics.ipynb #7d907911
 class MetricUndefined(ValueError):
@@ -62,13 +62,18 @@ def f1_max(values,  # scores (N,) or maps (N, H, W)
     precision, recall, _ = precision_recall_curve(labels, values)
     return float(np.max(2 * precision * recall / np.maximum(precision + recall, 1e-12)))
 
+MAX_QUANTILE_VALUES = 10_000_000  # a threshold from more values than this uses a fixed random sample of them
+
 def threshold_from_normal(values,  # scores or maps of held-out normal images only
                           quantile: float = 0.99,  # share of normal values that must stay below the threshold
                          ) -> float:
     "A decision threshold: the `quantile` of values from normal images the model was not trained on."
     if not 0 <= quantile <= 1: raise ValueError(f"quantile must be in [0, 1], got {quantile!r}")
+    if isinstance(values, torch.Tensor) and values.numel() > MAX_QUANTILE_VALUES:  # a fixed, seeded sample of the pixels
+        values = values.flatten()[torch.randperm(values.numel(), generator=torch.Generator().manual_seed(0))[:MAX_QUANTILE_VALUES]]
     values = _flat(values)
     if len(values) == 0: raise ValueError("no normal values to choose a threshold from")
+    if len(values) > MAX_QUANTILE_VALUES: values = np.random.default_rng(0).choice(values, MAX_QUANTILE_VALUES, replace=False)
     return float(np.quantile(values, quantile))
 
 def precision_recall_at(values,  # scores (N,) or maps (N, H, W)

@@ -15,7 +15,7 @@ from torchvision.models.feature_extraction import create_feature_extractor
 
 # %% auto #0
 __all__ = ['CRITICAL_LAYERS', 'VGG16_WIDTHS', 'CLONER_WIDTHS', 'vgg_layers', 'check_layers', 'SourceWeightsUnavailable',
-           'imagenet_vgg16_state_dict', 'load_vgg_state', 'vgg16_stack', 'Source', 'Cloner']
+           'imagenet_vgg16_state_dict', 'load_vgg_state', 'vgg16_stack', 'Source', 'resolve_source', 'Cloner']
 
 # %% ../nbs/02_models.ipynb #dac2960c
 CRITICAL_LAYERS = ("pool2", "pool3", "pool4", "pool5")
@@ -121,19 +121,35 @@ class Source(nn.Module):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]: return self.body(x)
 
+# %% ../nbs/02_models.ipynb #4581e865
+import sys
+
+def resolve_source(source: str = "imagenet",  # "imagenet", "random" or a path to VGG16 weights
+                   fallback: bool = True,  # use a random source, announced on stderr, when the ImageNet weights cannot be had
+                  ) -> str:
+    "The source to use: `source`, or 'random', announced, if it is 'imagenet' and its weights cannot be had."
+    if source != "imagenet": return source
+    try: imagenet_vgg16_state_dict()
+    except SourceWeightsUnavailable as e:
+        if not fallback: raise
+        print(f"!! {e}\n!! FALLING BACK to a seeded RANDOM source: results below are an ablation "
+              "('pretrain: False'), not the pretrained method.\n", file=sys.stderr)
+        return "random"
+    return source
+
 # %% ../nbs/02_models.ipynb #b3ed3557
 class Cloner(nn.Module):
     "Trainable VGG-like network returning, at the same critical layers, activations shaped like the source's."
     def __init__(self,
-                 kind: str = "compact",  # "compact" (the paper's cloner) or "equal" (VGG16's widths)
+                 widths: str = "compact",  # "compact" (the paper's cloner) or "equal" (VGG16's widths)
                  layers=CRITICAL_LAYERS,  # critical layers to return
                  seed: int | None = None,  # seed of the weight init (None: torch's global generator)
                 ):
         super().__init__()
-        if kind not in CLONER_WIDTHS: raise ValueError(f"cloner kind must be one of {list(CLONER_WIDTHS)}, got {kind!r}")
-        self.kind, self.layers = kind, check_layers(layers)
+        if widths not in CLONER_WIDTHS: raise ValueError(f"cloner widths must be one of {list(CLONER_WIDTHS)}, got {widths!r}")
+        self.widths, self.layers = widths, check_layers(layers)
         gen = None if seed is None else torch.Generator().manual_seed(seed)
-        stack = vgg_layers(CLONER_WIDTHS[kind], batch_norm=True, bias=False, generator=gen)
+        stack = vgg_layers(CLONER_WIDTHS[widths], batch_norm=True, bias=False, generator=gen)
         self.body = create_feature_extractor(stack, {l: l for l in self.layers})
 
     def forward(self, x: Tensor) -> dict[str, Tensor]: return self.body(x)

@@ -4,6 +4,7 @@
 
 # %% ../nbs/09_plots.ipynb #53747f77
 from __future__ import annotations
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -14,11 +15,11 @@ from PIL import Image
 from sklearn.metrics import roc_curve
 from torch import Tensor
 
-from .basics import atomic_write
+from .files import atomic_write
 from .metrics import Detection
 
 # %% auto #0
-__all__ = ['plot_roc', 'plot_score_histograms', 'show_maps', 'outline_of', 'colorize', 'overlay', 'overlay_panel', 'save_image',
+__all__ = ['plot_roc', 'plot_score_histograms', 'show_maps', 'outline_of', 'colorize', 'overlay', 'overlay_panel', 'save_png',
            'plot_study', 'save_figure']
 
 # %% ../nbs/09_plots.ipynb #51b667cc
@@ -58,26 +59,37 @@ def _numpy(x) -> np.ndarray:
     "A tensor (on any device) or array as a numpy array."
     return x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x)
 
-def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array
+def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array (or a list of (3, H, W) images)
               maps,  # (B, H, W) anomaly maps, e.g. from `MKD.localize` or `Evaluation.maps`
-              masks=None,  # (B, H, W) ground truth, non-zero on defects
-              titles: list[str] | None = None,  # one title per image
+              masks=None,  # (B, H, W) ground truth, non-zero on defects (None: no ground-truth panel)
+              titles: list[str] | None = None,  # one title per image, above each of its panels
+              outlines=None,  # (B, H, W) boolean masks of the pixels called defective, outlined on the heat map (None: none)
+              value_range: tuple | None = None,  # (low, high) of the colour scale for every map (None: each map's own minimum and maximum)
+              heat_title: str = "heat map",  # name of the heat-map panel, e.g. its scale
               alpha: float = 0.5,  # opacity of the heat map over the image
               cmap: str = "jet",  # colour map of the heat map
              ):
     "A figure with one row per image: image | ground truth | heat map overlay; returns the figure."
     if len(images) == 0 or len(images) != len(maps): raise ValueError(f"need one map per image, got {len(images)} images and {len(maps)} maps")
+    if titles is not None and len(titles) != len(images): raise ValueError(f"need one title per image, got {len(titles)} for {len(images)} images")
+    low, high = value_range if value_range is not None else (None, None)
     n, cols = len(images), 3 if masks is not None else 2
-    fig, axs = plt.subplots(n, cols, figsize=(2.4 * cols, 2.4 * n), squeeze=False)
+    fig, axs = plt.subplots(n, cols, figsize=(2.4 * cols, 2.6 * n), squeeze=False)
     for i in range(n):
         img = _numpy(images[i]).transpose(1, 2, 0)
         panels = [("image", img, {})]
         if masks is not None: panels.append(("ground truth", _numpy(masks[i]), {"cmap": "gray", "vmin": 0, "vmax": 1}))
-        panels.append(("heat map", img, {}))
+        panels.append((heat_title, img, {}))
         for ax, (name, data, kw) in zip(axs[i], panels):
             ax.imshow(data, **kw); ax.axis("off")
-            ax.set_title(name if titles is None else f"{titles[i]}: {name}", fontsize=8)
-        axs[i, -1].imshow(_numpy(maps[i]), cmap=cmap, alpha=alpha, extent=axs[i, -1].images[0].get_extent())
+            lines = ([] if titles is None else [titles[i]]) + textwrap.wrap(name, 30)
+            ax.set_title("\n".join(lines), fontsize=8)
+        heat_ax = axs[i, -1]
+        extent = heat_ax.images[0].get_extent()  # the map is stretched over the image
+        heat_ax.imshow(_numpy(maps[i]), cmap=cmap, alpha=alpha, vmin=low, vmax=high, extent=extent)
+        if outlines is not None:
+            edge = outline_of(outlines[i])
+            heat_ax.imshow(np.dstack([np.ones(edge.shape + (3,)), edge]).astype(np.float32), extent=extent, interpolation="nearest")
     fig.tight_layout()
     return fig
 
@@ -139,14 +151,14 @@ def overlay_panel(image,  # (3, H, W) or (H, W, 3) image in [0, 1]
     spacer = np.full((img.shape[0], gap, 3), 255, np.uint8)
     return np.concatenate([_uint8(img), spacer, heat_only, spacer, overlay(img, heat, outline, **kwargs)], axis=1)
 
-def save_image(array,  # a uint8 (H, W, 3) or (H, W) array, e.g. from `overlay_panel`
-               path: str | Path,  # destination; the suffix (.png, .jpg, ...) chooses the format
-              ) -> Path:
-    "Write an image array to `path` atomically."
+def save_png(array,  # a uint8 (H, W, 3) or (H, W) array, e.g. from `overlay_panel`
+             path: str | Path,  # destination, a .png file
+            ) -> Path:
+    "Write an image array to `path` as a PNG, atomically."
     a, path = _numpy(array), Path(path)
-    if a.dtype != np.uint8: raise TypeError(f"save_image writes uint8 arrays, got {a.dtype}; scale to 0-255 first")
-    if not path.suffix: raise ValueError(f"{path} has no suffix to name the image's format (.png, .jpg)")
-    return atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format=Image.registered_extensions()[path.suffix.lower()]))
+    if a.dtype != np.uint8: raise TypeError(f"save_png writes uint8 arrays, got {a.dtype}; scale to 0-255 first")
+    if path.suffix.lower() != ".png": raise ValueError(f"save_png writes .png files, not {path.name!r}")
+    return atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format="PNG"))
 
 # %% ../nbs/09_plots.ipynb #859b9ed5
 def plot_study(ours,  # tidy results: a pandas DataFrame with columns setting, class, seed, value (one metric)
@@ -171,7 +183,7 @@ def plot_study(ours,  # tidy results: a pandas DataFrame with columns setting, c
             ax.scatter(x, p, marker="_", s=200, color="black", zorder=3, label="paper" if j == 0 else None)
     ax.set_xticks(np.arange(len(classes)), classes, rotation=30 if len(classes) > 6 else 0)
     ax.set(ylabel=ylabel, title=title)
-    ax.legend(fontsize="small", ncol=min(4, len(settings) + 1))
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # outside: over no bar
     return ax.figure
 
 # %% ../nbs/09_plots.ipynb #fc78f5ca

@@ -13,7 +13,7 @@ from torch import nn, Tensor
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .basics import check_integer, check_number
+from .checks import check_integer, check_number
 from .data import as_dataset, image_batches
 
 # %% auto #0
@@ -226,7 +226,7 @@ def train_cloner(cloner: nn.Module,  # the network to train, on its device
                  progress: bool = True,  # show progress bars
                  fused_adam: bool = True,  # Adam fused into one kernel per parameter where the device has one
                  reuse_memory: bool = True,  # on a CPU, keep freed memory for the next step (`reused_cpu_memory`)
-                 compile: bool | dict = False,  # train a `torch.compile`d cloner: True, or a dict of `torch.compile` options
+                 torch_compile: bool | dict = False,  # train a `torch.compile`d cloner: True, or a dict of `torch.compile` options
                  amp: bool = False,  # the cloner's forward in bfloat16 autocast (CUDA only)
                  state: dict | None = None,  # a training state from `on_epoch_end`, to continue from (`epochs` counts its epochs too)
                  on_epoch_end=None,  # called after each epoch with (epochs done, a function that returns the training state)
@@ -235,7 +235,7 @@ def train_cloner(cloner: nn.Module,  # the network to train, on its device
     epochs, batch_size, seed = check_integer("epochs", epochs), check_integer("batch_size", batch_size), check_integer("seed", seed, 0)
     lr = check_number("lr", lr, strict=True)
     if cache not in CACHE_MODES: raise ValueError(f"cache must be one of {CACHE_MODES}, got {cache!r}")
-    if not isinstance(compile, (bool, dict)): raise TypeError(f"compile must be True, False or a dict of torch.compile options, got {compile!r}")
+    if not isinstance(torch_compile, (bool, dict)): raise TypeError(f"torch_compile must be True, False or a dict of torch.compile options, got {torch_compile!r}")
     device = next(cloner.parameters()).device
     if amp and not (device.type == "cuda" and torch.cuda.is_bf16_supported()):
         raise ValueError(f"amp=True (bfloat16 autocast) is for CUDA GPUs that support bfloat16; the cloner is on {device}: "
@@ -255,10 +255,10 @@ def train_cloner(cloner: nn.Module,  # the network to train, on its device
         check_training_state(state, epochs, dict(lr=lr, batch_size=batch_size, seed=seed))
     with reused_cpu_memory(reuse_memory and device.type == "cpu"):
         return _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input, cache, max_cache_gb,
-                      num_workers, progress, fused_adam, compile, amp, device, state, on_epoch_end)
+                      num_workers, progress, fused_adam, torch_compile, amp, device, state, on_epoch_end)
 
 def _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input, cache, max_cache_gb, num_workers,
-           progress, fused_adam, compile, amp, device, state=None, on_epoch_end=None) -> dict:
+           progress, fused_adam, torch_compile, amp, device, state=None, on_epoch_end=None) -> dict:
     "The body of `train_cloner`, its arguments checked."
     order, opt = torch.Generator().manual_seed(seed), _adam(cloner.parameters(), lr, fused_adam)
     start, history = 0, {"loss": [], "epoch_seconds": []}
@@ -271,7 +271,7 @@ def _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input
     feature_cache = None if cache == "none" or start == epochs else cache_source_features(
         source, data, to_input, batch_size, cache, max_cache_gb, num_workers, progress)
     history.update(cache_seconds=time.perf_counter() - t0, cache=feature_cache.where if feature_cache else "none", start_epoch=start)
-    model = cloner if compile is False else torch.compile(cloner, **(compile if isinstance(compile, dict) else {}))
+    model = cloner if torch_compile is False else torch.compile(cloner, **(torch_compile if isinstance(torch_compile, dict) else {}))
     snapshot = lambda: training_state(cloner, opt, order, history, dict(lr=lr, batch_size=batch_size, seed=seed))
     cloner.train()
     try:
