@@ -239,7 +239,7 @@ def open_image(path: str | Path,  # an image file
     with img:
         w, h = img.size
         if w * h > max_pixels:
-            raise ValueError(f"image {path} is too large: {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} (--max-pixels)")
+            raise ValueError(f"image {path} is too large: {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,}")
         if min_side is not None and img.format == "JPEG" and min(w, h) >= 2 * DRAFT_OVERSAMPLING * min_side:
             scale = DRAFT_OVERSAMPLING * min_side / min(w, h)
             img.draft(img.mode, (math.ceil(w * scale), math.ceil(h * scale)))  # decodes at 1/2, 1/4 or 1/8, keeping at least this size

@@ -35,8 +35,10 @@ def _disk_full(path: Path, error: BaseException) -> OSError | None:
     try: free = shutil.disk_usage(path.parent).free
     except OSError: free = None
     if (isinstance(error, OSError) and error.errno == errno.ENOSPC) or (free is not None and free < DISK_RESERVE):
-        return OSError(errno.ENOSPC, f"cannot write {path}: the disk is full ({'?' if free is None else f'{free:,}'} bytes free); "
-                                     "free some space and run again (files already written are complete)")
+        full = OSError(f"cannot write {path}: the disk is full ({'?' if free is None else f'{free:,}'} bytes free); "
+                       "free some space and run again (files already written are complete)")
+        full.errno = errno.ENOSPC
+        return full
 
 def atomic_write(path: str | Path,  # the file to create or replace
                  write,  # called with a temporary path in the same folder, which it must create and fill
@@ -84,11 +86,15 @@ def append_rows(path: str | Path,  # the CSV file (created, with `header`, if it
     "Append `rows` to the CSV file `path`, flushed to disk before returning; the header is written first if the file is new."
     path, header = _destination(path), list(header)
     new = not path.exists() or path.stat().st_size == 0
-    with open(path, "a", newline="") as f:
-        w = csv.writer(f)
-        if new: w.writerow(header)
-        w.writerows([r.get(k, "") for k in header] if isinstance(r, dict) else r for r in rows)
-        f.flush(); os.fsync(f.fileno())
+    try:
+        with open(path, "a", newline="") as f:
+            w = csv.writer(f)
+            if new: w.writerow(header)
+            w.writerows([r.get(k, "") for k in header] if isinstance(r, dict) else r for r in rows)
+            f.flush(); os.fsync(f.fileno())
+    except OSError as e:
+        if (full := _disk_full(path, e)) is not None: raise full from None
+        raise
     return path
 
 # %% ../nbs/00_files.ipynb #6a9e4c5b
