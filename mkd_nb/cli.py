@@ -40,9 +40,10 @@ def _constants(module: str) -> dict:
             try: found[node.targets[0].id] = ast.literal_eval(node.value)
             except ValueError: pass
         elif isinstance(node, ast.ImportFrom) and node.module and (node.level or node.module.startswith("mkd_nb")):
-            source = importlib.util.resolve_name("." * node.level + node.module, module.rpartition(".")[0]) if node.level else node.module
             names = {a.name: a.asname or a.name for a in node.names if a.name.isupper()}  # constants are written in capitals
-            if names: found.update({alias: value for name, alias in names.items() if (value := _constants(source).get(name, found)) is not found})
+            if not names: continue
+            theirs = _constants(importlib.util.resolve_name("." * node.level + node.module, module.rpartition(".")[0]))
+            found.update({alias: theirs[name] for name, alias in names.items() if name in theirs})
     return found
 
 def function_options(target: str,  # "module:function", e.g. "mkd_nb.runs:train_run"

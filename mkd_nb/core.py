@@ -330,6 +330,16 @@ def calibrate(self: MKD,
                                    vars(settings).copy(), quantile, pixel_quantile, len(scores))
     return self.calibration
 
+# %% ../nbs/06_core.ipynb #2b3d69a9
+@patch
+def map_settings_for(self: MKD,
+                     method: str = "discrepancy",  # the anomaly map method
+                    ) -> tuple[MapSettings, float | None]:
+    "Settings that make `method`'s maps comparable across images, and the calibration's map threshold if it applies to them."
+    cal = self.calibration
+    if cal is not None and cal.map_method == method: return MapSettings(**cal.map_settings), cal.map_threshold
+    return MapSettings(method, scale_per_image=False), None
+
 # %% ../nbs/06_core.ipynb #6c110c9c
 CHECKPOINT_FORMAT = "mkd_nb checkpoint v1"
 CHECKPOINT_KEYS = ("format", "version", "config", "source_fingerprint", "cloner")

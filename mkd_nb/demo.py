@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_integer, check_number
-from .core import MKD, MKDConfig
+from .core import MKD, MKDConfig, as_device
 from .data import DATASET_CLASSES, DATASETS, get_preset, one_class_split
 from .evaluation import detect
-from .files import atomic_write, folder_lock, output_folder
+from .files import append_rows, atomic_write, folder_lock, output_folder
 from .metrics import Detection
 from .models import CRITICAL_LAYERS, resolve_source
 from .plots import plot_roc, plot_score_histograms, save_figure
@@ -91,9 +91,9 @@ def run_demo(dataset: str = "digits",  # dataset: digits (embedded, offline), mn
     settings = dict(cloner=cloner, layers=_parse_layers(layers), weighting=weighting, seed=check_integer("--seed", seed, 0),
                     lam=preset.lam if lam is None else check_number("--lam", lam),
                     epochs=preset.epochs if epochs is None else check_integer("--epochs", epochs))
-    try: config = MKDConfig.from_preset(dataset, source="random", **settings)  # every setting checked before any training
+    try: MKDConfig.from_preset(dataset, source="random", **settings)  # every setting checked before any training
     except ValueError as e: raise ValueError(f"--{e}") from None  # its messages start with the field: cloner, weighting
-    MKD(config, device=device)  # and the device
+    as_device(device)  # and the device
     out = output_folder(out, "--out", () if overwrite else DEMO_OUTPUTS)
     with folder_lock(out, "--out"):
         (out / "auroc_per_class.csv").unlink(missing_ok=True)  # rows of an earlier run would be mistaken for this one's
@@ -101,11 +101,10 @@ def run_demo(dataset: str = "digits",  # dataset: digits (embedded, offline), mn
         source = resolve_source(source)
         setup = (f"{dataset}, source {source}, {cloner} cloner, {_plural(settings['epochs'], 'epoch')}, "
                  f"lambda {settings['lam']} ({weighting}), seed {seed}")
-        detections, rows = [], []
+        detections = []
         for k in ks:  # one class at a time, its row written as soon as it is measured
             detections += one_class_experiment(dataset, [k], source, root=root, progress=progress, device=device, **settings)
-            rows.append({"class": k, "AUROC %": round(100 * detections[-1].auroc, 2), "setup": setup})
-            atomic_write(out / "auroc_per_class.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
+            append_rows(out / "auroc_per_class.csv", ("class", "AUROC %", "setup"), [(k, round(100 * detections[-1].auroc, 2), setup)])
         table = results_table(detections)
         atomic_write(out / "auroc.csv", lambda tmp: table.assign(setup=setup).to_csv(tmp))
         for name, fig in [("roc.png", plot_roc(detections, title=f"ROC: {setup}")),

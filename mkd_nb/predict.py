@@ -131,9 +131,8 @@ def _predict(mkd, images, out, method, skip_bad, batch_size, overwrite, resume, 
         for rel, why in bad: say(f"skipped {why}")
     if not todo and not done:
         raise ValueError(f"no image could be read: all {len(bad)} were skipped (listed in {out / 'skipped.csv'})")
-    calibrated_maps = cal is not None and cal.map_method == method
-    # the calibration's map settings; else raw maps (no per-image scaling), so that the TIFFs compare across images
-    settings = {k: v for k, v in cal.map_settings.items() if k != "method"} if calibrated_maps else {"scale_per_image": False}
+    settings, map_threshold = mkd.map_settings_for(method)  # raw maps unless calibrated for `method`: the TIFFs compare across images
+    calibrated_maps = map_threshold is not None
     notes = _notes(mkd, method, "each image's own size" if size is None else f"{size}x{size}", calibrated_maps)
     atomic_write(out / "notes.txt", lambda tmp: Path(tmp).write_text("\n".join(notes) + "\n"))
     for line in notes: say(line)
@@ -141,8 +140,8 @@ def _predict(mkd, images, out, method, skip_bad, batch_size, overwrite, resume, 
 
     def flush(batch):
         if not batch: return
-        maps, scores = mkd.localize(torch.stack([x for *_, x in batch]).to(mkd.device), method=method,
-                                    batch_size=len(batch), return_scores=True, **settings)
+        maps, scores = mkd.localize(torch.stack([x for *_, x in batch]).to(mkd.device), batch_size=len(batch),
+                                    return_scores=True, **vars(settings))
         maps, scores = maps.detach().float().cpu(), scores.detach().float().cpu()
         heats = cal.calibrated_maps(maps) if calibrated_maps else min_max_scale(maps)
         rows = []

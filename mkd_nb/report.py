@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_integer
-from .core import MKD, Calibration
+from .core import MKD
 from .data import MVTecAD
 from .evaluation import metrics_table, scores_and_maps, wide_metrics
 from .files import atomic_write, folder_lock, output_folder
@@ -27,12 +27,6 @@ __all__ = ['OUTPUTS', 'PAPER_PIXEL_AUROC_NOTE', 'evaluation_report']
 OUTPUTS = ("metrics.csv", "scores.csv", "roc.png", "score_histograms.png", "examples.png")  # what evaluation_report writes
 PAPER_PIXEL_AUROC_NOTE = ("paper_pixel_auroc: the reference paper's protocol (per-image min-max, 3x3-opened maps, "
                           "defective images only; Salehi et al.), for comparison only")
-
-def _map_settings(calibration: Calibration | None, method: str) -> tuple[MapSettings, float | None]:
-    "How to make the maps for a report, and the map threshold that applies to them (None: none does)."
-    if calibration is not None and calibration.map_method == method:
-        return MapSettings(**calibration.map_settings), calibration.map_threshold
-    return MapSettings(method, scale_per_image=False), None
 
 def _examples(types: np.ndarray, scores: np.ndarray, n: int) -> list[int]:
     "The highest-scoring image of each defect type (defects first, then good), at most `n`."
@@ -92,7 +86,7 @@ def evaluation_report(model: MKD | str | Path,  # a trained model, or its checkp
     if mkd.config.img_size is None:
         raise ValueError("the model takes images of any size (its img_size is None): a report needs a model trained at one size")
     with folder_lock(out):
-        settings, map_threshold = _map_settings(mkd.calibration, method)
+        settings, map_threshold = mkd.map_settings_for(method)
         data = MVTecAD(category.parent, category.name, "test", img_size=mkd.config.img_size)
         seconds["loading"] = time.perf_counter() - start; start = time.perf_counter()
 

@@ -16,7 +16,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .checks import check_integer
-from .core import MKD, MKDConfig
+from .core import MKD, MKDConfig, as_device
 from .data import DATASET_CLASSES, DATASETS, MVTecAD, get_preset, make_synthetic_mvtec, one_class_split
 from .evaluation import detect, evaluate
 from .files import append_rows, folder_lock, output_folder
@@ -232,8 +232,9 @@ def read_results(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path} is not a results file of this mkd_reproduce: columns {missing} are missing")
     return df.astype({"seed": int, "epochs": int, "seconds": float, "value": float})
 
-def _done(results: pd.DataFrame) -> set:
-    return {tuple(str(v) for v in row) for row in results[list(_JOB_KEY)].itertuples(index=False)}
+def _job_keys(results: pd.DataFrame) -> list[tuple]:
+    "The job of each row of a results table, as the tuple of its `_JOB_KEY` columns, in text."
+    return [tuple(str(v) for v in row) for row in results[list(_JOB_KEY)].itertuples(index=False)]
 
 def source_label(source: str, setting: dict) -> str:
     "How results.csv names the source weights: 'imagenet', 'random:xavier_uniform', 'random:torchvision' or the file."
@@ -297,7 +298,7 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
         return all_classes[int(c)] if c.isdigit() and c not in all_classes and int(c) < len(all_classes) else c
     classes = [name(c) for c in (all_classes if classes is None else classes.split(",") if isinstance(classes, str) else classes)]
     if bad := [c for c in classes if c not in all_classes]: raise ValueError(f"--classes {', '.join(bad)} unknown: {dataset} has {', '.join(all_classes)}")
-    MKD(MKDConfig.from_preset(study_preset(dataset), source="random"), device=device)  # the device, checked before any work
+    as_device(device)  # the device, checked before any work
     out = output_folder(out, "--out")
     source = resolve_source(source)
     def key(name, cls, seed):
@@ -308,7 +309,7 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
     overrides = {} if n_samples is None else {"n_samples": n_samples}
     results_path, run = out / "results.csv", _run_name(source, epochs, img_size, n_samples)
     with folder_lock(out, "--out"):
-        done = _done(read_results(results_path))
+        done = set(_job_keys(read_results(results_path)))
         jobs = [(cls, seed, names) for cls in classes for seed in seeds for names in groups
                 if any(key(n, cls, seed) not in done for n in names)]
         loaded = {}
@@ -332,7 +333,7 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
                 done.add(key(name, cls, seed))
         res = read_results(results_path)
         mine = {key(n, cls, seed) for cls in classes for seed in seeds for n in s.settings}
-        rows = res[[k in mine for k in (tuple(str(v) for v in r) for r in res[list(_JOB_KEY)].itertuples(index=False))]]
+        rows = res[[k in mine for k in _job_keys(res)]]
         rows = rows.reset_index(drop=True)
         figures = _write_figures(rows, out, study, dataset, run)
     if progress:
