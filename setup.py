@@ -37,7 +37,8 @@ setuptools.setup(
     include_package_data = True,
     package_data = {cfg['lib_name']: ['paper_results.csv']},  # the paper's numbers: data/paper_results.csv (mkd_nb/paper_results.csv links to it)
     install_requires = requirements,
-    extras_require = {'dev': dev_requirements},
+    extras_require = {'dev': dev_requirements, **{k[:-len('_requirements')]: shlex.split(v) for k, v in cfg.items()  # NAME_requirements: the extra [NAME]
+                                                  if k.endswith('_requirements') and k not in ('dev_requirements', 'pip_requirements', 'conda_requirements')}},
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

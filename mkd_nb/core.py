@@ -27,7 +27,7 @@ from .training import train_cloner
 
 # %% auto #0
 __all__ = ['TRAINING_FIELDS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKD_NB_VERSION', 'MKDConfig', 'derived_seeds', 'as_device',
-           'MKD', 'Calibration', 'fingerprint', 'read_checkpoint']
+           'MKD', 'LayerScore', 'Calibration', 'fingerprint', 'read_checkpoint']
 
 # %% ../nbs/06_core.ipynb #d29cb0ec
 @dataclass
@@ -229,6 +229,18 @@ def score(self: MKD,
     return torch.cat(scores) if scores else torch.empty(0)
 
 # %% ../nbs/06_core.ipynb #76bb2256
+class LayerScore(nn.Module):
+    "An MKD model's anomaly score on some of its layers: what the gradient maps attribute when `MapSettings.layers` is set."
+    def __init__(self,
+                 mkd: MKD,  # a model trained on `layers` and maybe more
+                 layers: tuple,  # the layers whose loss is the score
+                ):
+        super().__init__()
+        self.mkd, self.layers = mkd, tuple(layers)
+    def forward(self, x: Tensor) -> Tensor:
+        c = self.mkd.config
+        return mkd_loss(*self.mkd.features(x), c.lam, c.weighting, reduction="none", layers=self.layers)
+
 @patch
 @delegates(MapSettings, but=["method"])
 def localize(self: MKD,
@@ -245,7 +257,8 @@ def localize(self: MKD,
         raise ValueError(f"layers {settings.layers} must be among the model's layers {c.layers}")
     x = self.check_images(images)
     if settings.method != "discrepancy":
-        return anomaly_maps(self, x, settings, batch_size, guided=self.cloner, return_scores=return_scores)
+        scorer = self if settings.layers in (None, tuple(c.score_layers or c.layers)) else LayerScore(self, settings.layers)
+        return anomaly_maps(scorer, x, settings, batch_size, guided=self.cloner, return_scores=return_scores)
     if settings.layers is None: settings.layers = c.score_layers or c.layers
     was_training, maps, scores = self.training, [], []
     self.eval()

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import gzip, math, os, shutil, tarfile, warnings
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,20 +20,19 @@ from torchvision.transforms.functional import to_tensor
 
 from .files import atomic_folder, atomic_write
 from .checks import check_integer
+from .images import (DRAFT_OVERSAMPLING, HIGH_BIT_DEPTH, IMAGE_EXTENSIONS, INTERPOLATIONS, MAX_PIXELS, find_images,
+                           image_array, list_images, open_image, read_image, resize_image, standard_mode)
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'PRESETS', 'HIGH_BIT_DEPTH', 'DATASET_CLASSES', 'DATASETS',
-           'IMAGE_EXTENSIONS', 'MAX_PIXELS', 'DRAFT_OVERSAMPLING', 'FIXTURE_APPEARANCES', 'Preset', 'get_preset',
-           'standard_mode', 'three_channels', 'pil_to_tensor', 'preset_transform', 'OneClassSplit', 'one_class_split',
-           'unpack_idx_gz', 'extract_archive', 'local_datasets', 'open_image', 'load_image', 'list_images',
-           'find_images', 'MVTecAD', 'make_synthetic_mvtec', 'ImageFiles', 'FolderDataset', 'as_images', 'item_image',
-           'batch_fields', 'batch_images', 'as_dataset', 'IndexedImages', 'image_batches']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PRESETS', 'DATASET_CLASSES', 'DATASETS', 'FIXTURE_APPEARANCES', 'Preset',
+           'get_preset', 'three_channels', 'pil_to_tensor', 'preset_transform', 'OneClassSplit', 'one_class_split',
+           'unpack_idx_gz', 'extract_archive', 'local_datasets', 'load_image', 'MVTecAD', 'make_synthetic_mvtec',
+           'ImageFiles', 'FolderDataset', 'as_images', 'item_image', 'batch_fields', 'batch_images', 'as_dataset',
+           'IndexedImages', 'image_batches']
 
 # %% ../nbs/01_data.ipynb #b81e7969
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-INTERPOLATIONS = {"nearest": transforms.InterpolationMode.NEAREST, "bilinear": transforms.InterpolationMode.BILINEAR,
-                  "bicubic": transforms.InterpolationMode.BICUBIC, "lanczos": transforms.InterpolationMode.LANCZOS}
 
 @dataclass(frozen=True)
 class Preset:
@@ -67,38 +67,23 @@ def get_preset(name: str,  # one of the keys of `PRESETS`
     return PRESETS[name]
 
 # %% ../nbs/01_data.ipynb #3c4abbe9
-HIGH_BIT_DEPTH = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # PIL modes of 16-bit (and 32-bit integer) pixels
-
-def standard_mode(img: Image.Image) -> Image.Image:
-    "`img` in RGB mode, or, for 16-bit images, as floats in [0, 1] (mode 'F'), scaled by 65,535."
-    if img.mode in HIGH_BIT_DEPTH:
-        a = np.asarray(img, dtype=np.float64)
-        if a.size and (a.min() < 0 or a.max() > 65535):
-            raise ValueError(f"{img.mode} image with values in [{a.min():g}, {a.max():g}]: only 0-65535 (16 bits) is understood")
-        return Image.fromarray((a / 65535).astype(np.float32))
-    if img.mode == "F":
-        a = np.asarray(img)
-        if a.size and not (np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1):
-            raise ValueError("float images (mode 'F') must hold finite values in [0, 1]")
-        return img
-    return img if img.mode == "RGB" else img.convert("RGB")
-
 def three_channels(x: Tensor) -> Tensor:
     "A (C, H, W) image tensor with grey (C = 1) repeated to RGB."
     return x.expand(3, -1, -1) if x.shape[0] == 1 else x
 
 def pil_to_tensor(img: Image.Image) -> Tensor:
     "A PIL image of any mode as a float (3, H, W) tensor in [0, 1], at its own size."
-    return three_channels(to_tensor(standard_mode(img)))
+    return torch.from_numpy(image_array(img))
+
+def _prepared(img: Image.Image, preset: Preset) -> Tensor:
+    "`img` resized and centre-cropped as `preset` says, as a float tensor."
+    p = preset
+    return torch.from_numpy(image_array(resize_image(standard_mode(img), p.img_size, p.resize, p.crop, p.interpolation)))
 
 def preset_transform(preset: Preset | str,  # a `Preset` or its name
-                    ) -> transforms.Compose:
+                    ):
     "PIL image -> float tensor (3, img_size, img_size) in [0, 1], prepared as the reference prepares this dataset."
-    p = get_preset(preset) if isinstance(preset, str) else preset
-    mode = INTERPOLATIONS[p.interpolation]
-    size = [transforms.Resize(p.resize, interpolation=mode), transforms.CenterCrop(p.img_size)] if p.crop else \
-           [transforms.Resize((p.img_size, p.img_size), interpolation=mode)]
-    return transforms.Compose([transforms.Lambda(standard_mode), *size, transforms.ToTensor(), transforms.Lambda(three_channels)])
+    return partial(_prepared, preset=get_preset(preset) if isinstance(preset, str) else preset)
 
 # %% ../nbs/01_data.ipynb #b19b0ce2
 class OneClassSplit(Dataset):
@@ -211,105 +196,13 @@ def local_datasets() -> Path | None:
     return next((f / "shared" / "data" for f in Path.cwd().resolve().parents if (f / "shared" / "data").is_dir()), None)
 
 # %% ../nbs/01_data.ipynb #f621232a
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-MAX_PIXELS = 100_000_000  # largest image `open_image` decodes by default, in pixels
-DRAFT_OVERSAMPLING = 4  # a JPEG is decoded at a reduced scale that keeps at least this many times the size it is resized to
-
-def _why(e: Exception) -> str:
-    "A short reason from a PIL or OS error."
-    if isinstance(e, OSError) and e.strerror: return e.strerror
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return "not an image file, or a corrupt one" if "cannot identify image file" in text else text
-
-def open_image(path: str | Path,  # an image file
-               mode: str | None = None,  # a PIL mode to convert to (None: `standard_mode`)
-               max_pixels: int = MAX_PIXELS,  # refuse images with more pixels than this
-               min_side: int | None = None,  # the side it will be resized to: a large JPEG is decoded at a reduced scale
-              ) -> Image.Image:
-    "The image at `path`, upright (EXIF orientation applied), in `mode`; a ValueError naming the file if it cannot be read."
-    if ImageFile.LOAD_TRUNCATED_IMAGES:
-        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is on in this program: truncated image files would be read "
-                           "as if complete; turn it off (mkd_nb never turns it on)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels is the limit that counts
-            img = Image.open(path)
-    except Image.DecompressionBombError as e: raise ValueError(f"image {path} is too large for PIL: {e}") from None
-    except Exception as e: raise ValueError(f"cannot read image {path}: {_why(e)}") from None
-    with img:
-        w, h = img.size
-        if w * h > max_pixels:
-            raise ValueError(f"image {path} is too large: {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,}")
-        if min_side is not None and img.format == "JPEG" and min(w, h) >= 2 * DRAFT_OVERSAMPLING * min_side:
-            scale = DRAFT_OVERSAMPLING * min_side / min(w, h)
-            img.draft(img.mode, (math.ceil(w * scale), math.ceil(h * scale)))  # decodes at 1/2, 1/4 or 1/8, keeping at least this size
-        try:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            return standard_mode(img) if mode is None else img.convert(mode)
-        except Exception as e: raise ValueError(f"cannot read image {path}: {_why(e)}") from None
-
 def load_image(path: str | Path,  # an image file
                img_size: int | None = None,  # side of the square the model takes (None: the image at its own size)
                crop: bool = True,  # resize the shorter side and centre-crop (False: resize the whole image)
                max_pixels: int = MAX_PIXELS,  # refuse images with more pixels than this
               ) -> Tensor:
     "The image at `path` as the model takes it: a float (3, H, W) tensor in [0, 1]; a ValueError naming the file otherwise."
-    img = open_image(path, max_pixels=max_pixels, min_side=img_size)
-    if img_size is None:
-        if min(img.size) < 32: raise ValueError(f"image {path} is {img.size[0]}x{img.size[1]}: at least 32x32 pixels are needed")
-        return pil_to_tensor(img)
-    return preset_transform(Preset("folder", img_size, img_size, crop=crop))(img)
-
-# %% ../nbs/01_data.ipynb #555e5350
-def list_images(folder: str | Path,  # the folder to search
-                recursive: bool = True,  # also search its sub-folders (False: the files directly inside it)
-                exclude=(),  # folders never searched
-               ) -> list[Path]:
-    "Image files in `folder`, sorted, hidden files and folders left out, folder links followed; an unreadable folder is an error."
-    folder, skip = Path(folder), {Path(os.path.realpath(e)) for e in exclude}
-    if not folder.is_dir(): raise FileNotFoundError(f"image folder {folder} does not exist")
-    def fail(e: OSError): raise PermissionError(f"cannot read folder {e.filename}: {e.strerror or e}") from None
-    files, seen = [], set()
-    for top, dirs, names in os.walk(folder, onerror=fail, followlinks=True):
-        real = Path(os.path.realpath(top))
-        if real in seen or real in skip: dirs[:] = []; continue  # a link back to a folder already searched, or excluded
-        seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
-        files += [Path(top, n) for n in names if not n.startswith(".") and Path(n).suffix.lower() in IMAGE_EXTENSIONS
-                  and Path(top, n).is_file()]
-    return sorted(files)
-
-def find_images(inputs,  # image files and folders (a path, or a list of them)
-                relative_to: str | Path | None = None,  # name images by their path below this folder (None: below each folder given)
-                exclude=(),  # folders never searched (a run's own outputs)
-               ) -> list[tuple[Path, str]]:
-    "Every image of `inputs` as (path, relative path): files as given, folders searched recursively, sorted."
-    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
-    if not inputs: raise ValueError("no inputs: give image files or folders")
-    root = None if relative_to is None else Path(relative_to).expanduser().resolve()
-    found, names = {}, {}  # resolved path -> (path, relative path); output stem -> resolved path
-    for given in inputs:
-        p = Path(given).expanduser()
-        if not p.exists(): raise FileNotFoundError(f"input {given} does not exist")
-        if p.is_dir():
-            if not (files := list_images(p, exclude=exclude)):
-                raise FileNotFoundError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in folder {given}")
-            pairs = [(f, f.relative_to(p).as_posix()) for f in files]
-        elif p.suffix.lower() not in IMAGE_EXTENSIONS:
-            raise ValueError(f"input {given} is not an image file: its extension {p.suffix!r} is none of {', '.join(IMAGE_EXTENSIONS)}")
-        else: pairs = [(p, p.name)]
-        for f, rel in pairs:
-            if root is not None:
-                try: rel = f.resolve().relative_to(root).as_posix()
-                except ValueError: raise ValueError(f"{f} is not inside the --relative-to folder {relative_to}") from None
-            key, stem = f.resolve(), Path(rel).with_suffix("").as_posix()
-            if key in found: continue  # the same file given twice
-            if stem in names:
-                raise ValueError(f"{names[stem]} and {f} would write the same outputs ({stem}.png, {stem}.tiff): "
-                                 "predict them into separate output folders")
-            found[key], names[stem] = (f, rel), f
-    return sorted(found.values(), key=lambda pair: pair[1])
+    return torch.from_numpy(read_image(path, img_size, crop, max_pixels))
 
 # %% ../nbs/01_data.ipynb #56603b37
 class MVTecAD(Dataset):
@@ -320,6 +213,7 @@ class MVTecAD(Dataset):
                  split: str = "train",  # "train" (good images only) or "test"
                  img_size: int = 128,  # side of the square images
                  mask_size: int | str | None = None,  # side of the masks: None (= img_size), an int, or "original"
+                 soft_masks: bool = False,  # resize masks bilinearly and keep them soft (weights in [0, 1]), as the reference code; False: nearest, 0 or 1
                 ):
         if split not in ("train", "test"): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         img_size = check_integer("img_size", img_size)
@@ -329,7 +223,7 @@ class MVTecAD(Dataset):
             found = sorted(p.name for p in Path(root).iterdir() if p.is_dir()) if Path(root).is_dir() else []
             raise FileNotFoundError(f"no MVTec AD category folder {folder}; categories found in {root}: {found}")
         if not (folder / split).is_dir(): raise FileNotFoundError(f"{folder / split} is missing")
-        self.category, self.img_size = category, img_size
+        self.category, self.img_size, self.soft_masks = category, img_size, bool(soft_masks)
         self.samples = []  # (image path, defect type, mask path or None)
         if split == "test" and (loose := list_images(folder / split, recursive=False)):
             raise ValueError(f"{folder / split} holds images directly ({loose[0].name}, ...): in the MVTec AD layout they "
@@ -347,7 +241,7 @@ class MVTecAD(Dataset):
         self.labels = torch.tensor([int(d != "good") for _, d, _ in self.samples])
         self.transform = preset_transform(Preset("mvtec", img_size, img_size))
         self.mask_transform = transforms.PILToTensor() if mask_size == "original" else transforms.Compose([
-            transforms.Resize(mask_size, interpolation=transforms.InterpolationMode.NEAREST),
+            transforms.Resize(mask_size, interpolation=transforms.InterpolationMode.BILINEAR if soft_masks else transforms.InterpolationMode.NEAREST),
             transforms.CenterCrop(mask_size), transforms.PILToTensor()])
 
     def __len__(self): return len(self.samples)
@@ -359,7 +253,9 @@ class MVTecAD(Dataset):
         if mask.size != img.size:
             raise ValueError(f"mask {mask_path} is {mask.size[0]}x{mask.size[1]} pixels but its image {path} is "
                              f"{img.size[0]}x{img.size[1]}")
-        return self.transform(img), int(self.labels[i]), (self.mask_transform(mask)[0] > 0).float()
+        mask = (mask.point(lambda v: 255 * (v > 0)) if self.soft_masks else mask)  # defect pixels at full weight before resizing
+        mask = self.mask_transform(mask)[0]
+        return self.transform(img), int(self.labels[i]), mask.float() / 255 if self.soft_masks else (mask > 0).float()
 
 # %% ../nbs/01_data.ipynb #250acb70
 FIXTURE_APPEARANCES = ("texture", "object")

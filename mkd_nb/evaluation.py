@@ -5,6 +5,7 @@
 # %% ../nbs/08_evaluation.ipynb #63b4283b
 from __future__ import annotations
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,8 @@ from .checks import check_integer
 from .core import MKD
 from .data import as_dataset, batch_fields
 from .localization import MapSettings
-from .metrics import (Detection, MetricUndefined, aupro, f1_max, image_auroc, paper_pixel_auroc, pixel_auroc,
-                            precision_recall_at, threshold_from_normal)
+from .metrics import (Detection, MetricUndefined, aupro, defect_pixels, f1_max, image_auroc, paper_pixel_auroc,
+                            pixel_auroc, precision_recall_at, threshold_from_normal)
 
 # %% auto #0
 __all__ = ['METRICS', 'TABLE_COLUMNS', 'dataset_labels', 'detect', 'value_or_reason', 'metrics_table', 'wide_metrics',
@@ -64,16 +65,18 @@ def _f1_at(values, labels, threshold: float) -> float:
 def metrics_table(scores,  # (N,) anomaly scores of the test images
                   labels,  # (N,) 1 for defective images, 0 for good ones
                   maps,  # (N, H, W) anomaly maps at the masks' resolution, on one scale for all images
-                  masks,  # (N, H, W) ground truth, non-zero on defective pixels
+                  masks,  # (N, H, W) ground truth: binary (non-zero is defective) or soft weights in [0, 1] (`MVTecAD(soft_masks=True)`)
                   defect_types=None,  # (N,) defect type of each image, "good" for the good ones (None: all images only)
                   score_threshold: float | None = None,  # image_f1 calls scores above it anomalous (None: no image_f1)
                   map_threshold: float | None = None,  # pixel_f1 calls map values above it defective (None: no pixel_f1)
                   no_score_threshold: str = "no score threshold given",  # the note of image_f1 without a score threshold
                   no_map_threshold: str = "no map threshold given",  # the note of pixel_f1 without a map threshold
+                  paper_min_max: bool = True,  # paper_pixel_auroc: min-max scale each map first (False: maps already scaled per image, as the reference)
                  ) -> pd.DataFrame:
     "Every metric for all test images and for each defect type (with the good images), one row per subset and metric."
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels).astype(int)
-    maps, masks = np.asarray(maps, dtype=np.float32), np.asarray(masks) > 0
+    maps, weights = np.asarray(maps, dtype=np.float32), np.asarray(masks, dtype=np.float32)
+    masks, soft = defect_pixels(weights), bool(((weights > 0) & (weights < 1)).any())  # soft masks weigh the paper's metric only
     types = np.full(len(scores), "all") if defect_types is None else np.asarray(defect_types).astype(str)
     if not len(scores) == len(labels) == len(maps) == len(masks) == len(types):
         raise ValueError(f"need one score, label, map, mask and defect type per image, got {len(scores)}, {len(labels)}, "
@@ -87,12 +90,12 @@ def metrics_table(scores,  # (N,) anomaly scores of the test images
         return (None, missing) if threshold is None else value_or_reason(_f1_at, values, truth, threshold)
     rows = []
     for name, keep in subsets:
-        s, y, m, gt = scores[keep], labels[keep], maps[keep], masks[keep]
+        s, y, m, gt, w = scores[keep], labels[keep], maps[keep], masks[keep], weights[keep]
         values = {"image_auroc": value_or_reason(image_auroc, s, y), "image_f1_max": value_or_reason(f1_max, s, y),
                   "image_f1": at(score_threshold, no_score_threshold, s, y),
                   "pixel_auroc": value_or_reason(pixel_auroc, m, gt), "aupro": value_or_reason(aupro, m, gt),
                   "pixel_f1_max": value_or_reason(f1_max, m, gt), "pixel_f1": at(map_threshold, no_map_threshold, m, gt),
-                  "paper_pixel_auroc": value_or_reason(paper_pixel_auroc, m, gt)}
+                  "paper_pixel_auroc": value_or_reason(partial(paper_pixel_auroc, soft_masks=soft, min_max=paper_min_max), m, w)}
         counts = {"n_images": int(keep.sum()), "n_good": int((y == 0).sum()), "n_defective": int((y == 1).sum())}
         rows += [{"defect_type": name, "metric": k, "value": v, **counts, "note": note} for k, (v, note) in values.items()]
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)).astype({"value": float})
@@ -176,7 +179,7 @@ def evaluate(mkd: MKD,  # a trained model
     if not 0 <= quantile <= 1: raise ValueError(f"quantile must be in [0, 1], got {quantile!r}")
     r = scores_and_maps(mkd, data, settings, batch_size, with_masks=True, progress=progress)
     labels, notes = r["labels"], []
-    if (disagree := int(((r["masks"].reshape(len(labels), -1) > 0).any(1) != (labels == 1)).sum())):
+    if (disagree := int((defect_pixels(r["masks"]).reshape(len(labels), -1).any(1) != (labels == 1)).sum())):
         notes.append(f"{disagree} images have a label that disagrees with their mask (defective images need a non-empty mask)")
     score_threshold = map_threshold = image_at = pixel_at = None
     no_threshold = "no held-out normal data given: no thresholds chosen"
@@ -186,6 +189,6 @@ def evaluate(mkd: MKD,  # a trained model
         if labels.any(): image_at = precision_recall_at(r["scores"], labels, score_threshold)
         if r["masks"].any(): pixel_at = precision_recall_at(r["maps"], r["masks"], map_threshold)
     table = metrics_table(r["scores"], labels, r["maps"], r["masks"], defect_types, score_threshold, map_threshold,
-                          no_threshold, no_threshold)
+                          no_threshold, no_threshold, paper_min_max=not settings.scale_per_image)
     notes += list(dict.fromkeys(n for n in table.loc[table["defect_type"] == "all", "note"] if n))
     return Evaluation(table, image_at, pixel_at, notes, r["scores"], labels, r["maps"], r["masks"])

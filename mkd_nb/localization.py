@@ -19,9 +19,9 @@ from .losses import weigh_terms
 
 # %% auto #0
 __all__ = ['GAUSSIAN_BORDERS', 'ATTRIBUTION_METHODS', 'LOCALIZATION_METHODS', 'DISCREPANCY_TERMS', 'LAYER_COMBINATIONS',
-           'INPUT_RANGE', 'SMOOTHGRAD_AVERAGES', 'quantile', 'min_max_scale', 'to_heatmap', 'MapSettings', 'GuidedOnly',
-           'attribute', 'smoothgrad_maps', 'ScoreRecorder', 'anomaly_maps', 'layer_discrepancy', 'discrepancy_maps',
-           'map_scores']
+           'INPUT_RANGE', 'SMOOTHGRAD_AVERAGES', 'NOISE_RULES', 'quantile', 'min_max_scale', 'to_heatmap',
+           'MapSettings', 'GuidedOnly', 'attribute', 'noise_stdev', 'smoothgrad_maps', 'ScoreRecorder', 'anomaly_maps',
+           'layer_discrepancy', 'discrepancy_maps', 'map_scores']
 
 # %% ../nbs/04_localization.ipynb #6d2ecce7
 def quantile(x: Tensor,  # (B, N) values
@@ -92,6 +92,7 @@ DISCREPANCY_TERMS = ("direction", "value", "loss")
 LAYER_COMBINATIONS = ("sum", "product")
 INPUT_RANGE = (0.0, 1.0)  # pixel values the model takes; SmoothGrad's noise is relative to this range
 SMOOTHGRAD_AVERAGES = ("gradients", "maps")  # what SmoothGrad averages: the copies' |gradients| (ours) or their heat maps (the reference's)
+NOISE_RULES = ("input_range", "image_range_squared")  # SmoothGrad's noise std: `noise` x the input range (ours), or (noise / (image max - min))^2 per image (the reference's)
 
 @dataclass
 class MapSettings:
@@ -99,11 +100,12 @@ class MapSettings:
     method: str = "gradients"  # "gradients" (Captum Saliency), "smoothgrad" (NoiseTunnel), "gbp" (GuidedBackprop) or "discrepancy"
     n_samples: int = 50  # SmoothGrad: noisy copies per image
     noise: float = 0.05  # SmoothGrad: noise standard deviation, relative to the input range
+    noise_rule: str = "input_range"  # SmoothGrad: how `noise` becomes a standard deviation, one of `NOISE_RULES` ("image_range_squared": the reference code's)
     gaussian_sigma: float | None = 4.0  # Gaussian smoothing of the maps in pixels (None or 0: none)
     scale_per_image: bool | None = None  # clip each map at its 0.99 quantile and scale it to [0, 1] (None: for gradient methods only)
     samples_per_pass: int | None = None  # SmoothGrad: images per forward/backward pass (None: 8 on CPU, 256 on GPU)
     seed: int = 0  # seed of SmoothGrad's noise
-    layers: tuple | None = None  # discrepancy: the layers it compares (None: the score's layers)
+    layers: tuple | None = None  # the layers whose loss the gradient methods attribute, or the discrepancy compares (None: the score's)
     terms: str = "direction"  # discrepancy: "direction" (1 - cosine over channels), "value" (squared error) or "loss" (both, as the score weighs them)
     combine: str = "sum"  # discrepancy: how the layers' maps are combined, "sum" or "product"
     border_pad: int = 0  # gradient methods: extend the image by this many pixels (repeating its edge) before attributing, then crop; 0: the paper's
@@ -130,6 +132,10 @@ class MapSettings:
             raise ValueError(f"smoothgrad_average must be one of {SMOOTHGRAD_AVERAGES}, got {self.smoothgrad_average!r}")
         if self.smoothgrad_average != "gradients" and self.method != "smoothgrad":
             raise ValueError(f"smoothgrad_average applies to method='smoothgrad', not to {self.method!r}")
+        if self.noise_rule not in NOISE_RULES: raise ValueError(f"noise_rule must be one of {NOISE_RULES}, got {self.noise_rule!r}")
+        if self.noise_rule != "input_range" and not (self.method == "smoothgrad" and self.smoothgrad_average == "maps"):
+            raise ValueError(f"noise_rule={self.noise_rule!r} draws each image's noise from its own range, as the reference "
+                             "code's SmoothGrad does: it needs method='smoothgrad' with smoothgrad_average='maps'")
         if self.gaussian_border not in GAUSSIAN_BORDERS:
             raise ValueError(f"gaussian_border must be one of {GAUSSIAN_BORDERS}, got {self.gaussian_border!r}")
 
@@ -166,7 +172,7 @@ def attribute(scorer: nn.Module,  # maps images (B, 3, H, W) to anomaly scores (
 def _noisy_copies(x: Tensor,  # (B, C, H, W) images
                   n_samples: int,  # noisy copies of each image
                   per_call: int,  # copies of each image per batch
-                  stdev: float,  # standard deviation of the noise
+                  stdev: float | Tensor,  # standard deviation of the noise: one for all, or one per image (B,)
                  ):
     "Batches `(copies, m)` of `m` noisy copies per image (image-major), drawn as Captum's `NoiseTunnel` draws them."
     per_call = min(per_call, n_samples)
@@ -174,7 +180,17 @@ def _noisy_copies(x: Tensor,  # (B, C, H, W) images
     for m in sizes:
         with torch.no_grad():
             copies = x.repeat_interleave(m, dim=0)
-            yield copies + torch.normal(0, torch.tensor(stdev, device=x.device).repeat(copies.shape)), m
+            std = torch.as_tensor(stdev, device=x.device, dtype=torch.float32)
+            std = std.repeat(copies.shape) if std.ndim == 0 else std.repeat_interleave(m).view(-1, 1, 1, 1).expand(copies.shape)
+            yield copies + torch.normal(0, std.contiguous()), m
+
+def noise_stdev(x: Tensor,  # (B, C, H, W) images
+                settings: MapSettings,  # noise and noise_rule
+               ) -> float | Tensor:
+    "SmoothGrad's noise standard deviation: one number (`noise` x the input range), or one per image (the reference's rule)."
+    if settings.noise_rule == "input_range": return settings.noise * (INPUT_RANGE[1] - INPUT_RANGE[0])
+    span = (x.amax((1, 2, 3)) - x.amin((1, 2, 3))).clamp_min(1e-12)
+    return (settings.noise / span) ** 2
 
 def smoothgrad_maps(scorer: nn.Module,  # maps images (B, 3, H, W) to anomaly scores (B,), in eval mode
                     x: Tensor,  # (B, 3, H, W) images on the scorer's device
@@ -187,7 +203,7 @@ def smoothgrad_maps(scorer: nn.Module,  # maps images (B, 3, H, W) to anomaly sc
     total, saliency = 0, Saliency(scorer)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*required_grads has been set automatically.*")
-        for copies, m in _noisy_copies(x, s.n_samples, max(1, per_pass // len(x)), s.noise * (INPUT_RANGE[1] - INPUT_RANGE[0])):
+        for copies, m in _noisy_copies(x, s.n_samples, max(1, per_pass // len(x)), noise_stdev(x, s)):
             g = saliency.attribute(copies, abs=True).detach()
             if crop: g = g[..., crop:-crop, crop:-crop]
             total = total + to_heatmap(g, gaussian_sigma=None).view(len(x), m, *g.shape[-2:]).sum(1)

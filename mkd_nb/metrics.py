@@ -14,8 +14,8 @@ from scipy import ndimage
 from sklearn.metrics import auc, precision_recall_curve, roc_auc_score
 
 # %% auto #0
-__all__ = ['MAX_QUANTILE_VALUES', 'MetricUndefined', 'image_auroc', 'Detection', 'f1_max', 'threshold_from_normal',
-           'precision_recall_at', 'pixel_auroc', 'pro_curve', 'aupro', 'paper_pixel_auroc']
+__all__ = ['MAX_QUANTILE_VALUES', 'MetricUndefined', 'image_auroc', 'Detection', 'defect_pixels', 'f1_max',
+           'threshold_from_normal', 'precision_recall_at', 'pixel_auroc', 'pro_curve', 'aupro', 'paper_pixel_auroc']
 
 # %% ../nbs/07_metrics.ipynb #7d907911
 class MetricUndefined(ValueError):
@@ -45,11 +45,18 @@ class Detection:
     def auroc(self) -> float: return image_auroc(self.scores, self.labels)
 
 # %% ../nbs/07_metrics.ipynb #367b29c4
+def defect_pixels(masks,  # ground truth: binary (non-zero is defective) or soft (weights, some strictly between 0 and 1)
+                 ) -> np.ndarray:
+    "Boolean masks: the non-zero pixels of binary masks, the pixels of weight 0.5 or more of soft ones."
+    masks = np.asarray(masks.detach().cpu() if isinstance(masks, torch.Tensor) else masks)
+    soft = masks.dtype.kind == "f" and bool(((masks > 0) & (masks < 1)).any())
+    return masks >= 0.5 if soft else masks > 0
+
 def _flat(values, labels=None):
     "Values (and labels) as flat numpy arrays of equal length."
     values = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=float).ravel()
     if labels is None: return values
-    labels = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels).ravel() > 0
+    labels = defect_pixels(labels).ravel()
     if len(values) != len(labels): raise ValueError(f"{len(values)} values for {len(labels)} labels")
     return values, labels
 
@@ -91,10 +98,10 @@ def precision_recall_at(values,  # scores (N,) or maps (N, H, W)
 
 # %% ../nbs/07_metrics.ipynb #4b85a96e
 def _maps_and_masks(maps, masks, soft: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    "Validated float maps and masks, both (N, H, W): masks boolean (non-zero is defective) or, if `soft`, weights in [0, 1]."
+    "Validated float maps and masks, both (N, H, W): masks boolean (`defect_pixels`) or, if `soft`, weights in [0, 1]."
     to_np = lambda a: a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
     maps, masks = to_np(maps).astype(np.float32), to_np(masks)
-    masks = masks.astype(float) if soft else masks > 0
+    masks = masks.astype(float) if soft else defect_pixels(masks)
     if soft and not ((masks >= 0) & (masks <= 1)).all(): raise ValueError("soft masks must be weights in [0, 1]")
     if maps.ndim != 3: raise ValueError(f"maps must have shape (N, H, W), got {maps.shape}")
     if maps.shape != masks.shape:
@@ -104,7 +111,7 @@ def _maps_and_masks(maps, masks, soft: bool = False) -> tuple[np.ndarray, np.nda
     return maps, masks
 
 def pixel_auroc(maps,  # (N, H, W) anomaly maps
-                masks,  # (N, H, W) ground truth, non-zero on defective pixels
+                masks,  # (N, H, W) ground truth, non-zero on defective pixels (soft masks: weight 0.5 or more)
                ) -> float:
     "Pixel-level AUROC over all pixels of all images, good images included (the MVTec AD standard)."
     maps, masks = _maps_and_masks(maps, masks)

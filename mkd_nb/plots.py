@@ -13,14 +13,13 @@ import numpy as np
 import seaborn as sns
 from PIL import Image
 from sklearn.metrics import roc_curve
-from torch import Tensor
 
 from .files import atomic_write
+from .images import as_array, colorize, outline_of, overlay, overlay_panel, save_png
 from .metrics import Detection
 
 # %% auto #0
-__all__ = ['plot_roc', 'plot_score_histograms', 'show_maps', 'outline_of', 'colorize', 'overlay', 'overlay_panel', 'save_png',
-           'plot_study', 'save_figure']
+__all__ = ['plot_roc', 'plot_score_histograms', 'show_maps', 'plot_study', 'save_figure']
 
 # %% ../nbs/09_plots.ipynb #51b667cc
 def plot_roc(detections: list[Detection],  # runs to draw, one curve each
@@ -55,10 +54,6 @@ def plot_score_histograms(detections: list[Detection],  # runs to draw, one pane
     return fig
 
 # %% ../nbs/09_plots.ipynb #b4f5a937
-def _numpy(x) -> np.ndarray:
-    "A tensor (on any device) or array as a numpy array."
-    return x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x)
-
 def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array (or a list of (3, H, W) images)
               maps,  # (B, H, W) anomaly maps, e.g. from `MKD.localize` or `Evaluation.maps`
               masks=None,  # (B, H, W) ground truth, non-zero on defects (None: no ground-truth panel)
@@ -76,9 +71,9 @@ def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array (or
     n, cols = len(images), 3 if masks is not None else 2
     fig, axs = plt.subplots(n, cols, figsize=(2.4 * cols, 2.6 * n), squeeze=False)
     for i in range(n):
-        img = _numpy(images[i]).transpose(1, 2, 0)
+        img = as_array(images[i]).transpose(1, 2, 0)
         panels = [("image", img, {})]
-        if masks is not None: panels.append(("ground truth", _numpy(masks[i]), {"cmap": "gray", "vmin": 0, "vmax": 1}))
+        if masks is not None: panels.append(("ground truth", as_array(masks[i]), {"cmap": "gray", "vmin": 0, "vmax": 1}))
         panels.append((heat_title, img, {}))
         for ax, (name, data, kw) in zip(axs[i], panels):
             ax.imshow(data, **kw); ax.axis("off")
@@ -86,79 +81,12 @@ def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array (or
             ax.set_title("\n".join(lines), fontsize=8)
         heat_ax = axs[i, -1]
         extent = heat_ax.images[0].get_extent()  # the map is stretched over the image
-        heat_ax.imshow(_numpy(maps[i]), cmap=cmap, alpha=alpha, vmin=low, vmax=high, extent=extent)
+        heat_ax.imshow(as_array(maps[i]), cmap=cmap, alpha=alpha, vmin=low, vmax=high, extent=extent)
         if outlines is not None:
             edge = outline_of(outlines[i])
             heat_ax.imshow(np.dstack([np.ones(edge.shape + (3,)), edge]).astype(np.float32), extent=extent, interpolation="nearest")
     fig.tight_layout()
     return fig
-
-# %% ../nbs/09_plots.ipynb #280c3429
-def _hwc(image) -> np.ndarray:
-    "An image (3, H, W) or (H, W, 3), float in [0, 1] (a tensor or an array), as a float (H, W, 3) array."
-    a = _numpy(image).astype(np.float32)
-    if a.ndim == 3 and a.shape[0] == 3 and a.shape[-1] != 3: a = a.transpose(1, 2, 0)
-    if a.ndim != 3 or a.shape[-1] != 3: raise ValueError(f"image must have shape (3, H, W) or (H, W, 3), got {a.shape}")
-    return a.clip(0, 1)
-
-def outline_of(mask,  # (H, W) boolean mask (non-zero: inside)
-              ) -> np.ndarray:
-    "The boundary of `mask`: its pixels with an 8-neighbour outside it (the image's border counts as outside)."
-    m = _numpy(mask).astype(bool)
-    if m.ndim != 2: raise ValueError(f"mask must have shape (H, W), got {m.shape}")
-    p = np.pad(m, 1, constant_values=False)
-    h, w = m.shape
-    eroded = np.logical_and.reduce([p[i:i + h, j:j + w] for i in range(3) for j in range(3)])  # 3x3 erosion
-    return m & ~eroded
-
-def colorize(heat,  # (H, W) values in [0, 1] (clipped)
-             cmap: str = "jet",  # a matplotlib colour map
-            ) -> np.ndarray:
-    "`heat` coloured by `cmap`, a float (H, W, 3) array in [0, 1]."
-    h = _numpy(heat).astype(np.float32)
-    if h.ndim != 2: raise ValueError(f"heat map must have shape (H, W), got {h.shape}")
-    return matplotlib.colormaps[cmap](np.nan_to_num(h).clip(0, 1))[..., :3].astype(np.float32)
-
-def _uint8(a: np.ndarray) -> np.ndarray: return (a.clip(0, 1) * 255).round().astype(np.uint8)
-
-def overlay(image,  # (3, H, W) or (H, W, 3) image in [0, 1], a tensor or an array
-            heat,  # (H, W) heat map in [0, 1], e.g. a normalised anomaly map
-            outline=None,  # (H, W) boolean mask of predicted defects, whose outline is drawn (None: no outline)
-            alpha: float = 0.5,  # opacity of the heat map over the image
-            cmap: str = "jet",  # matplotlib colour map of the heat map
-            outline_color: tuple = (255, 255, 255),  # RGB colour of the outline, 0-255
-           ) -> np.ndarray:
-    "The heat map blended over the image, with the outline of `outline` drawn on top: a uint8 (H, W, 3) array."
-    img, h = _hwc(image), _numpy(heat)
-    if h.shape != img.shape[:2]: raise ValueError(f"heat map {h.shape} and image {img.shape[:2]} must have the same height and width")
-    if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
-    out = _uint8((1 - alpha) * img + alpha * colorize(h, cmap))
-    if outline is not None:
-        edge = outline_of(outline)
-        if edge.shape != img.shape[:2]: raise ValueError(f"outline mask {edge.shape} and image {img.shape[:2]} must have the same height and width")
-        out[edge] = outline_color
-    return out
-
-def overlay_panel(image,  # (3, H, W) or (H, W, 3) image in [0, 1]
-                  heat,  # (H, W) heat map in [0, 1]
-                  outline=None,  # (H, W) boolean mask of predicted defects (None: no outline)
-                  gap: int = 2,  # white pixels between the panels
-                  **kwargs,  # `overlay`'s alpha, cmap, outline_color
-                 ) -> np.ndarray:
-    "image | heat map | overlay side by side, the outline drawn on the last two: a uint8 (H, 3W + 2 gap, 3) array."
-    img = _hwc(image)
-    heat_only = overlay(img, heat, outline, **{**kwargs, "alpha": 1.0})
-    spacer = np.full((img.shape[0], gap, 3), 255, np.uint8)
-    return np.concatenate([_uint8(img), spacer, heat_only, spacer, overlay(img, heat, outline, **kwargs)], axis=1)
-
-def save_png(array,  # a uint8 (H, W, 3) or (H, W) array, e.g. from `overlay_panel`
-             path: str | Path,  # destination, a .png file
-            ) -> Path:
-    "Write an image array to `path` as a PNG, atomically."
-    a, path = _numpy(array), Path(path)
-    if a.dtype != np.uint8: raise TypeError(f"save_png writes uint8 arrays, got {a.dtype}; scale to 0-255 first")
-    if path.suffix.lower() != ".png": raise ValueError(f"save_png writes .png files, not {path.name!r}")
-    return atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format="PNG"))
 
 # %% ../nbs/09_plots.ipynb #859b9ed5
 def plot_study(ours,  # tidy results: a pandas DataFrame with columns setting, class, seed, value (one metric)

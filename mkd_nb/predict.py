@@ -4,55 +4,51 @@
 
 # %% ../nbs/13_predict.ipynb #d9a710d4
 from __future__ import annotations
-import contextlib, csv, json, shutil
+import json, shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from PIL import Image
-from torch import Tensor
 from tqdm.auto import tqdm
 
 from .files import append_rows, atomic_write, folder_lock, output_folder
 from .checks import check_integer
-from .core import MKD, as_device, fingerprint
-from .data import MAX_PIXELS, find_images, load_image
-from .localization import LOCALIZATION_METHODS, min_max_scale
-from .models import SourceWeightsUnavailable
-from .plots import overlay_panel, save_png
+from .images import MAX_PIXELS, as_array, find_images, overlay_panel, read_image, save_png
 
 # %% auto #0
-__all__ = ['PREDICTION_OUTPUTS', 'PREDICTION_COLUMNS', 'save_map', 'predict_images']
+__all__ = ['PREDICTION_OUTPUTS', 'PREDICTION_COLUMNS', 'BACKENDS', 'save_map', 'model_outputs', 'TorchDetector', 'predict_images']
 
 # %% ../nbs/13_predict.ipynb #f4ff2465
 PREDICTION_OUTPUTS = ("predictions.csv", "skipped.csv", "notes.txt", "predict.json", "overlays", "anomaly_maps")  # what `predict_images` writes
 PREDICTION_COLUMNS = ("file", "score", "calibrated_score", "decision")  # the columns of predictions.csv
+BACKENDS = ("torch", "onnx")  # what runs the model: PyTorch, or onnxruntime on a file from `mkd_nb.export` (see `mkd_nb.deploy`)
 
 def save_map(anomaly_map,  # (H, W) anomaly map, a tensor or an array
              path: str | Path,  # destination, a .tiff file
             ) -> Path:
     "Write an anomaly map as a float32 TIFF (PIL mode 'F'), atomically: the format of MVTec AD's evaluation script."
-    a = (anomaly_map.detach().cpu().numpy() if isinstance(anomaly_map, Tensor) else np.asarray(anomaly_map)).astype(np.float32)
+    a = as_array(anomaly_map).astype(np.float32)
     if a.ndim != 2: raise ValueError(f"an anomaly map has shape (H, W), got {a.shape}")
     return atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format="TIFF"))
 
-def _notes(mkd: MKD, method: str, size: str, calibrated_maps: bool) -> list[str]:
-    "What the outputs mean for this model and method, one line each."
-    cal, notes = mkd.calibration, [f"anomaly maps: method {method!r}, at the model's input resolution ({size}), "
-                                   "over the image as the model saw it (resized, centre-cropped if not square); "
-                                   "anomaly_maps/*.tiff hold the raw float32 values"]
+def _notes(cal: dict | None, method: str, size: str, calibrated_maps: bool) -> list[str]:
+    "What the outputs mean for a model with calibration `cal` (a `Calibration` as a dict) and this method, one line each."
+    notes = [f"anomaly maps: method {method!r}, at the model's input resolution ({size}), "
+             "over the image as the model saw it (resized, centre-cropped if not square); "
+             "anomaly_maps/*.tiff hold the raw float32 values"]
     if cal is None:
         notes.append("this model has no calibration: calibrated_score and decision are empty; calibrate it "
                      "(MKD.calibrate on held-out normal images, then save) to get a threshold")
     else:
-        notes.append(f"decision 1 (anomalous): score > {cal.score_threshold:.6g} (or not a number), the {cal.quantile:g} quantile of "
-                     f"the scores of {cal.n_images} held-out normal images; calibrated_score: 0 at their median, 0.5 at the threshold")
+        notes.append(f"decision 1 (anomalous): score > {cal['score_threshold']:.6g} (or not a number), the {cal['quantile']:g} quantile of "
+                     f"the scores of {cal['n_images']} held-out normal images; calibrated_score: 0 at their median, 0.5 at the threshold")
     if calibrated_maps:
         notes.append(f"overlays: heat map scaled by the calibration (0 at the normal median pixel, 0.5 at the map threshold "
-                     f"{cal.map_threshold:.6g}, 1 at twice the threshold's distance from the median); white outline where the map is above the threshold")
+                     f"{cal['map_threshold']:.6g}, 1 at twice the threshold's distance from the median); white outline where the map is above the threshold")
     else:
-        why = "the model has no calibration" if cal is None else f"the calibration was fitted for method {cal.map_method!r}"
+        why = "the model has no calibration" if cal is None else f"the calibration was fitted for method {cal['map_settings']['method']!r}"
         notes.append(f"overlays: heat map scaled per image (min-max; {why}): colours compare places within one image only, "
                      "and no defect outline is drawn")
     return notes
@@ -77,11 +73,46 @@ def _done_rows(out: Path, options: dict) -> set[str]:
     path = out / "predictions.csv"
     return set() if not path.exists() else set(pd.read_csv(path, dtype={"file": str}, keep_default_na=False)["file"])
 
+# %% ../nbs/13_predict.ipynb #4b6d292e
+def model_outputs(maps,  # (B, H, W) anomaly maps, a tensor
+                  scores,  # (B,) anomaly scores, a tensor
+                  calibration=None,  # the model's `Calibration` (None: no calibrated scores or decisions)
+                  calibrated_maps: bool = False,  # the calibration's map scale applies to these maps (else: each map scaled on its own)
+                 ) -> dict:
+    "A prediction's outputs by name: scores, maps, heat (the maps in [0, 1] for the overlays) and, calibrated, calibrated_scores and decisions."
+    from mkd_nb.localization import min_max_scale  # PyTorch: only the torch backend and the ONNX export get here
+    out = {"scores": scores, "maps": maps, "heat": calibration.calibrated_maps(maps) if calibrated_maps else min_max_scale(maps)}
+    if calibration is not None:
+        out["calibrated_scores"] = calibration.calibrated_scores(scores.double())
+        out["decisions"] = calibration.decisions(scores)
+    return out
+
+class TorchDetector:
+    "A trained `MKD` as `predict_images` runs it: float32 (B, 3, H, W) arrays in, `model_outputs` as numpy arrays out."
+    backend = "torch"
+    def __init__(self,
+                 mkd,  # a trained `MKD`
+                 method: str = "discrepancy",  # anomaly map method (see `mkd_nb.localization.LOCALIZATION_METHODS`)
+                ):
+        from mkd_nb.core import fingerprint
+        self.mkd, self.method = mkd, method
+        self.settings, threshold = mkd.map_settings_for(method)  # raw maps unless calibrated for `method`: TIFFs compare across images
+        self.calibrated_maps, self.img_size = threshold is not None, mkd.config.img_size
+        self.calibration = None if mkd.calibration is None else asdict(mkd.calibration)
+        self.fingerprint = fingerprint(mkd.cloner)
+
+    def __call__(self, images: np.ndarray) -> dict:
+        import torch
+        maps, scores = self.mkd.localize(torch.from_numpy(images).to(self.mkd.device), batch_size=len(images),
+                                         return_scores=True, **vars(self.settings))
+        out = model_outputs(maps.detach().float().cpu(), scores.detach().float().cpu(), self.mkd.calibration, self.calibrated_maps)
+        return {k: v.numpy() for k, v in out.items()}
+
 # %% ../nbs/13_predict.ipynb #79fd98f0
-def predict_images(model,  # a trained model (an `MKD`) or its checkpoint file, e.g. RUN_DIR/model.pt
+def predict_images(model,  # a trained model (an `MKD`) or its checkpoint file, e.g. RUN_DIR/model.pt; with --backend onnx, a file from mkd_export
                    inputs: list,  # image files and folders (searched recursively, hidden files skipped)
                    out: str | Path,  # folder to write predictions.csv, overlays/ and anomaly_maps/ to
-                   method: str = "discrepancy",  # anomaly map method: discrepancy, gradients, smoothgrad or gbp
+                   method: str = "discrepancy",  # anomaly map method: discrepancy, gradients, smoothgrad or gbp (--backend onnx: discrepancy)
                    skip_bad: bool = False,  # list files that cannot be read in skipped.csv and go on (else: stop before predicting)
                    batch_size: int = 8,  # images per forward pass
                    overwrite: bool = False,  # replace the predictions already in --out
@@ -89,37 +120,50 @@ def predict_images(model,  # a trained model (an `MKD`) or its checkpoint file, 
                    relative_to: str | Path | None = None,  # name outputs by the images' paths below this folder (default: below each folder given)
                    crop: bool = True,  # centre-crop non-square images, as the training data (--no-crop: resize the whole image)
                    max_pixels: int = MAX_PIXELS,  # refuse images with more pixels than this
-                   device: str | None = "auto",  # where a checkpoint file is loaded: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
+                   device: str | None = "auto",  # where the model runs: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps (--backend onnx: auto, cpu, cuda, cuda:N)
+                   backend: str = "torch",  # what runs the model: torch (PyTorch) or onnx (onnxruntime on a file from mkd_export; needs no PyTorch)
                    progress: bool = True,  # show progress bars, print the notes and a summary
                   ) -> pd.DataFrame:
     "Score and localize every image of `inputs`; write predictions.csv, overlays and anomaly maps to `out`; return the table."
-    if method not in LOCALIZATION_METHODS: raise ValueError(f"--method must be one of {', '.join(LOCALIZATION_METHODS)}, got {method!r}")
+    if backend not in BACKENDS: raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "onnx":
+        from mkd_nb.deploy import OnnxDetector, check_exportable, onnx_providers
+        check_exportable(method, "--method")
+        onnx_providers(device)
+    else:
+        from mkd_nb.core import MKD, as_device
+        from mkd_nb.localization import LOCALIZATION_METHODS
+        if method not in LOCALIZATION_METHODS: raise ValueError(f"--method must be one of {', '.join(LOCALIZATION_METHODS)}, got {method!r}")
+        as_device(device)
     batch_size, max_pixels = check_integer("--batch-size", batch_size), check_integer("--max-pixels", max_pixels)
     if overwrite and resume: raise ValueError("give --overwrite (start again) or --resume (continue), not both")
-    as_device(device)
     out = output_folder(out, "--out", () if overwrite or resume else PREDICTION_OUTPUTS, "pass --resume to continue them, or --overwrite to replace them")
     own = [out / "overlays", out / "anomaly_maps"]  # never read a run's own outputs as inputs
     if inside := [str(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)
                   if any(Path(p).expanduser().resolve().is_relative_to(o) for o in own)]:
         raise ValueError(f"input {inside[0]} is inside the outputs of --out {out}: predict from another folder")
     images = find_images(inputs, relative_to, exclude=own)  # faults in the inputs before the model loads
-    if not isinstance(model, MKD):
-        try: model = MKD.load(model, device=device)
-        except SourceWeightsUnavailable as e: raise ValueError(f"{model}: its source weights cannot be had: {e}") from None
+    if backend == "onnx": detector = OnnxDetector(model, device)
+    else:
+        from mkd_nb.models import SourceWeightsUnavailable
+        if not isinstance(model, MKD):
+            try: model = MKD.load(model, device=device)
+            except SourceWeightsUnavailable as e: raise ValueError(f"{model}: its source weights cannot be had: {e}") from None
+        detector = TorchDetector(model, method)
     with folder_lock(out):
-        return _predict(model, images, out, method, skip_bad, batch_size, overwrite, resume, crop, max_pixels, progress,
-                        dict(model=fingerprint(model.cloner), method=method, crop=crop, max_pixels=max_pixels,
+        return _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, crop, max_pixels, progress,
+                        dict(model=detector.fingerprint, method=method, crop=crop, max_pixels=max_pixels, backend=backend,
                              relative_to=None if relative_to is None else str(Path(relative_to).expanduser().resolve())))
 
-def _predict(mkd, images, out, method, skip_bad, batch_size, overwrite, resume, crop, max_pixels, progress, options) -> pd.DataFrame:
-    "`predict_images` once its inputs are checked and it holds its folder."
+def _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, crop, max_pixels, progress, options) -> pd.DataFrame:
+    "`predict_images` once its inputs are checked, its model (a `TorchDetector` or an `OnnxDetector`) is loaded and it holds its folder."
     say = tqdm.write if progress else (lambda *a, **k: None)
     done = _done_rows(out, options) if resume else set()
     if resume and (out / "skipped.csv").exists(): done |= set(pd.read_csv(out / "skipped.csv", dtype={"file": str})["file"])
-    cal, size = mkd.calibration, mkd.config.img_size
+    cal, size, calibrated_maps = detector.calibration, detector.img_size, detector.calibrated_maps
     todo, bad = [], []
     for path, rel in tqdm([(p, r) for p, r in images if r not in done], desc="checking images", disable=not progress, leave=False):
-        try: load_image(path, size, crop, max_pixels)  # every image is read once before the first row is written
+        try: read_image(path, size, crop, max_pixels)  # every image is read once before the first row is written
         except ValueError as e:
             if not skip_bad: raise ValueError(f"{e}; fix or remove the file, or pass --skip-bad to predict without it") from None
             bad.append((rel, str(e)))
@@ -131,33 +175,27 @@ def _predict(mkd, images, out, method, skip_bad, batch_size, overwrite, resume, 
         for rel, why in bad: say(f"skipped {why}")
     if not todo and not done:
         raise ValueError(f"no image could be read: all {len(bad)} were skipped (listed in {out / 'skipped.csv'})")
-    settings, map_threshold = mkd.map_settings_for(method)  # raw maps unless calibrated for `method`: the TIFFs compare across images
-    calibrated_maps = map_threshold is not None
-    notes = _notes(mkd, method, "each image's own size" if size is None else f"{size}x{size}", calibrated_maps)
+    notes = _notes(cal, detector.method, "each image's own size" if size is None else f"{size}x{size}", calibrated_maps)
     atomic_write(out / "notes.txt", lambda tmp: Path(tmp).write_text("\n".join(notes) + "\n"))
     for line in notes: say(line)
     if done: say(f"resuming: {len(done)} images already done in {out}")
 
     def flush(batch):
         if not batch: return
-        maps, scores = mkd.localize(torch.stack([x for *_, x in batch]).to(mkd.device), batch_size=len(batch),
-                                    return_scores=True, **vars(settings))
-        maps, scores = maps.detach().float().cpu(), scores.detach().float().cpu()
-        heats = cal.calibrated_maps(maps) if calibrated_maps else min_max_scale(maps)
-        rows = []
-        for (path, rel, x), m, heat, s in zip(batch, maps, heats, scores):
-            stem = Path(rel).with_suffix("").as_posix()
+        o, rows = detector(np.stack([x for *_, x in batch])), []
+        for i, (path, rel, x) in enumerate(batch):
+            stem, heat = Path(rel).with_suffix("").as_posix(), o["heat"][i]
             save_png(overlay_panel(x, heat, heat > 0.5 if calibrated_maps else None), out / "overlays" / f"{stem}.png")
-            save_map(m, out / "anomaly_maps" / f"{stem}.tiff")
-            rows.append([rel, repr(s.item()), "", ""] if cal is None else  # the float32 score, exactly
-                        [rel, repr(s.item()), f"{cal.calibrated_scores(s.double()).item():.6g}", int(cal.decisions(s[None])[0])])
+            save_map(o["maps"][i], out / "anomaly_maps" / f"{stem}.tiff")
+            score = repr(float(o["scores"][i]))  # the float32 score, exactly
+            rows.append([rel, score, "", ""] if cal is None else [rel, score, f"{float(o['calibrated_scores'][i]):.6g}", int(o["decisions"][i])])
         append_rows(out / "predictions.csv", PREDICTION_COLUMNS, rows)  # a row is on disk once its files are
         bar.update(len(batch)); batch.clear()
 
     batch = []
     with tqdm(total=len(todo), desc="predicting", unit="image", disable=not progress, leave=False) as bar:
         for path, rel in todo:
-            x = load_image(path, size, crop, max_pixels)
+            x = read_image(path, size, crop, max_pixels)
             if batch and x.shape != batch[0][2].shape: flush(batch)  # a model without a fixed size: one size per batch
             batch.append((path, rel, x))
             if len(batch) == batch_size: flush(batch)

@@ -25,8 +25,8 @@ __all__ = ['OUTPUTS', 'PAPER_PIXEL_AUROC_NOTE', 'evaluation_report']
 
 # %% ../nbs/14_report.ipynb #ee8e3543
 OUTPUTS = ("metrics.csv", "scores.csv", "roc.png", "score_histograms.png", "examples.png")  # what evaluation_report writes
-PAPER_PIXEL_AUROC_NOTE = ("paper_pixel_auroc: the reference paper's protocol (per-image min-max, 3x3-opened maps, "
-                          "defective images only; Salehi et al.), for comparison only")
+PAPER_PIXEL_AUROC_NOTE = ("paper_pixel_auroc: the reference paper's protocol (soft masks, maps on [0, 1] per image, "
+                          "3x3-opened, defective images only; Salehi et al.), for comparison only")
 
 def _examples(types: np.ndarray, scores: np.ndarray, n: int) -> list[int]:
     "The highest-scoring image of each defect type (defects first, then good), at most `n`."
@@ -87,7 +87,7 @@ def evaluation_report(model: MKD | str | Path,  # a trained model, or its checkp
         raise ValueError("the model takes images of any size (its img_size is None): a report needs a model trained at one size")
     with folder_lock(out):
         settings, map_threshold = mkd.map_settings_for(method)
-        data = MVTecAD(category.parent, category.name, "test", img_size=mkd.config.img_size)
+        data = MVTecAD(category.parent, category.name, "test", img_size=mkd.config.img_size, soft_masks=True)  # the paper's metric weighs them
         seconds["loading"] = time.perf_counter() - start; start = time.perf_counter()
 
         r = scores_and_maps(mkd, data, settings, batch_size, with_masks=True, progress=progress)
@@ -98,7 +98,8 @@ def evaluation_report(model: MKD | str | Path,  # a trained model, or its checkp
         table = metrics_table(r["scores"], r["labels"], r["maps"], r["masks"], types,
                               None if cal is None else cal.score_threshold, map_threshold, uncalibrated,
                               uncalibrated if cal is None else f"no map threshold for method {method!r}: the model was "
-                                                               f"calibrated with {cal.map_method!r}")
+                                                               f"calibrated with {cal.map_method!r}",
+                              paper_min_max=not settings.scale_per_image)
         seconds["metrics"] = time.perf_counter() - start; start = time.perf_counter()
 
         decisions = [pd.NA] * len(types) if cal is None else cal.decisions(r["scores"]).tolist()

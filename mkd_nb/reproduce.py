@@ -17,19 +17,19 @@ from tqdm.auto import tqdm
 
 from .checks import check_integer
 from .core import MKD, MKDConfig, as_device
-from .data import DATASET_CLASSES, DATASETS, MVTecAD, get_preset, make_synthetic_mvtec, one_class_split
+from .data import DATASET_CLASSES, DATASETS, INTERPOLATIONS, MVTecAD, get_preset, make_synthetic_mvtec, one_class_split
 from .evaluation import detect, evaluate
-from .files import append_rows, folder_lock, output_folder
+from .files import append_rows, atomic_write, folder_lock, output_folder
 from .localization import MapSettings
 from .metrics import image_auroc
-from .models import VGG16_WIDTHS, resolve_source, vgg_layers
+from .models import CRITICAL_LAYERS, VGG16_WIDTHS, resolve_source, vgg_layers
 from .plots import plot_study, save_figure
 
 # %% auto #0
-__all__ = ['PAPER_RESULTS', 'LOCALIZATION_METRICS', 'STUDIES', 'MAP_STUDIES', 'STUDY_DATASETS', 'RESULT_COLUMNS',
-           'CONFIG_COLUMNS', 'paper_results', 'Study', 'dataset_classes', 'study_data', 'init_source_torchvision',
-           'build_model', 'measure_maps', 'best_time', 'measure_timing', 'read_results', 'source_label',
-           'samples_label', 'study_preset', 'reproduce', 'compare_with_paper']
+__all__ = ['PAPER_RESULTS', 'REFERENCE_SCORE_LAYERS', 'REFERENCE_MAPS', 'LOCALIZATION_METRICS', 'STUDIES', 'MAP_STUDIES',
+           'STUDY_DATASETS', 'RESULT_COLUMNS', 'CONFIG_COLUMNS', 'paper_results', 'Study', 'dataset_classes',
+           'study_data', 'init_source_torchvision', 'build_model', 'measure_maps', 'best_time', 'measure_timing',
+           'read_results', 'source_label', 'samples_label', 'study_preset', 'reproduce', 'compare_with_paper']
 
 # %% ../nbs/11_reproduce.ipynb #b5452a6a
 PAPER_RESULTS = Path(str(importlib.resources.files("mkd_nb") / "paper_results.csv"))  # package data: data/paper_results.csv
@@ -55,6 +55,8 @@ class Study:
     paper_tables: tuple = ()  # the supplementary's tables with its numbers
 
 def _maps(method, sigma=4.0, **kw): return {"maps": dict(method=method, gaussian_sigma=sigma, **kw)}
+REFERENCE_SCORE_LAYERS = ("pool3", "pool4", "pool5")  # the reference code trains on four layers but scores and localizes on these
+REFERENCE_MAPS = dict(gaussian_border="reflect", layers=REFERENCE_SCORE_LAYERS)  # its Gaussian border and layers, whatever the method
 LOCALIZATION_METRICS = ("pixel_auroc", "aupro", "paper_pixel_auroc")
 
 STUDIES = {s.name: s for s in [
@@ -69,9 +71,11 @@ STUDIES = {s.name: s for s in [
     Study("localization", "Which map finds the defect: each attribution method, with and without the Gaussian, and the discrepancy map?",
           {**{f"{m}{'+gaussian' if g else ''}": _maps(m, 4.0 if g else None)
               for m in ("gradients", "smoothgrad", "gbp", "discrepancy") for g in (False, True)},
-           # the authors' code: scipy's "reflect" border, and SmoothGrad's per-sample maps averaged at its noise level
-           "gradients+gaussian:reference_code": _maps("gradients", gaussian_border="reflect"),
-           "smoothgrad+gaussian:reference_code": _maps("smoothgrad", gaussian_border="reflect", smoothgrad_average="maps", noise=0.0025)},
+           # the authors' whole pipeline: scored and localized on pool3..pool5, scipy's "reflect" border, SmoothGrad's
+           # per-copy maps averaged at the noise it draws from each image's range (the metrics: see `study_data`)
+           "gradients+gaussian:reference_code": _maps("gradients", **REFERENCE_MAPS),
+           "smoothgrad+gaussian:reference_code": _maps("smoothgrad", **REFERENCE_MAPS, smoothgrad_average="maps",
+                                                       noise_rule="image_range_squared")},
           metrics=LOCALIZATION_METRICS, needs_masks=True, paper_tables=(5,)),
     Study("timing", "How long does detection take, and each map, per image; how large is the cloner against VGG16?",
           {"score": {}, **{m: {"maps": dict(method=m)} for m in ("gradients", "smoothgrad", "gbp", "discrepancy")},
@@ -107,20 +111,23 @@ def study_data(dataset: str,  # one of `STUDY_DATASETS`
                root: str | Path = "data",  # where the dataset is
                img_size: int | None = None,  # image side (MVTec AD and synthetic only; None: the preset's, 64 for synthetic)
                fixtures: str | Path | None = None,  # where synthetic fixtures are written (default: root)
+               interpolation: str | None = None,  # resize filter of digits, mnist, fashion_mnist, cifar10 (None: bilinear; "lanczos": the reference's CIFAR-10)
               ) -> tuple:
-    "The training set, the test set and the preset name of one class of `dataset`."
+    "The training set, the test set (soft masks, as the reference's protocol weighs them) and the preset name of one class of `dataset`."
     if dataset in DATASETS:
         if img_size is not None: raise ValueError(f"img_size is fixed by the {dataset} preset; leave it out")
         i = DATASET_CLASSES[dataset].index(cls)
-        return one_class_split(dataset, i, True, root), one_class_split(dataset, i, False, root), dataset
+        return (one_class_split(dataset, i, True, root, interpolation=interpolation),
+                one_class_split(dataset, i, False, root, interpolation=interpolation), dataset)
+    if interpolation is not None: raise ValueError(f"interpolation applies to {', '.join(DATASETS)}; {dataset} images are resized bilinearly")
     if dataset == "synthetic":
         size, folder = img_size or 64, Path(fixtures or root)
         name = f"{cls}_{size}"
         if not (folder / name).is_dir(): make_synthetic_mvtec(folder, name, n_train=60, n_good=10, n_defective=10, size=size, appearance=cls)
-        return MVTecAD(folder, name, "train", size), MVTecAD(folder, name, "test", size), "mvtec"
+        return MVTecAD(folder, name, "train", size), MVTecAD(folder, name, "test", size, soft_masks=True), "mvtec"
     if dataset == "mvtec":
         size = img_size or 128
-        return MVTecAD(root, cls, "train", size), MVTecAD(root, cls, "test", size), "mvtec"
+        return MVTecAD(root, cls, "train", size), MVTecAD(root, cls, "test", size, soft_masks=True), "mvtec"
     raise ValueError(f"dataset must be one of {STUDY_DATASETS}, got {dataset!r}")
 
 # %% ../nbs/11_reproduce.ipynb #fb7757f1
@@ -146,9 +153,15 @@ def build_model(preset: str,  # the dataset's preset
                 epochs: int | None = None,  # None: the preset's
                 img_size: int | None = None,  # None: the preset's
                 device=None,  # None: the best available
+                score_layers: tuple | None = None,  # layers the score uses, those the setting trains (None: every trained layer)
                ) -> MKD:
     "A model for one setting of a study: the preset, then the setting's changes."
     fields = dict(source=source, seed=seed, **setting.get("model", {}))
+    if score_layers is not None:  # e.g. the reference's pool3..pool5: a setting trained on pool5 only scores on pool5
+        trained = fields.get("layers", MKDConfig.layers)
+        if not (kept := tuple(l for l in score_layers if l in trained)):
+            raise ValueError(f"score_layers {score_layers} include none of the layers {trained} the setting trains")
+        fields["score_layers"] = kept
     if epochs is not None: fields["epochs"] = epochs
     if img_size is not None: fields["img_size"] = img_size
     mkd = MKD(MKDConfig.from_preset(preset, **fields), device=device)
@@ -205,7 +218,8 @@ def _activation_mb(net: torch.nn.Module, x: Tensor) -> float:
 def measure_timing(mkd: MKD,  # a model (trained or not: timing does not depend on the weights)
                    images: Tensor,  # test images (B, 3, H, W)
                    setting: str,  # "score", a map method, "cloner" or "source"
-                   repeats: int = 3,  # timed calls after a warm-up; the best is kept
+                   repeats: int = 3,  # timed calls after the warm-up; the best is kept
+                   warmup: int = 3,  # untimed calls first: the first calls of a process pay one-time costs (kernels chosen, memory mapped)
                    **map_overrides,  # e.g. n_samples for SmoothGrad
                   ) -> dict:
     "Milliseconds per image, or the parameters and test-time activation memory of a network."
@@ -216,18 +230,22 @@ def measure_timing(mkd: MKD,  # a model (trained or not: timing does not depend 
     kw = {k: v for k, v in map_overrides.items() if setting == "smoothgrad" or k != "n_samples"}
     run = (lambda: mkd.score(images, batch_size=len(images))) if setting == "score" else \
           (lambda: mkd.localize(images, setting, batch_size=len(images), **kw))
-    return {"ms_per_image": 1000 * best_time(run, repeats, warmup=1, device=mkd.device) / len(images)}
+    return {"ms_per_image": 1000 * best_time(run, repeats, warmup=warmup, device=mkd.device) / len(images)}
 
 # %% ../nbs/11_reproduce.ipynb #02d976d3
-RESULT_COLUMNS = ("study", "setting", "dataset", "class", "seed", "source", "epochs", "img_size", "n_samples", "seconds", "metric", "value")
+RESULT_COLUMNS = ("study", "setting", "dataset", "class", "seed", "source", "epochs", "img_size", "n_samples", "score_layers",
+                  "interpolation", "seconds", "metric", "value")
 _JOB_KEY = RESULT_COLUMNS[:-3]  # what a number depends on
-CONFIG_COLUMNS = ("source", "epochs", "img_size", "n_samples")  # settings of a run besides the study's own
+CONFIG_COLUMNS = ("source", "epochs", "img_size", "n_samples", "score_layers", "interpolation")  # settings of a run besides the study's own
+_LATER_COLUMNS = ("score_layers", "interpolation")  # absent from results files of mkd_nb 0.2.0, whose runs used the defaults ("")
 
 def read_results(path: str | Path) -> pd.DataFrame:
     "The rows of a results.csv (an empty table if there is none yet)."
     path = Path(path)
     if not path.is_file(): return pd.DataFrame(columns=RESULT_COLUMNS)
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for c in _LATER_COLUMNS:
+        if c not in df.columns: df.insert(list(RESULT_COLUMNS).index(c), c, "")
     if missing := [c for c in RESULT_COLUMNS if c not in df.columns]:
         raise ValueError(f"{path} is not a results file of this mkd_reproduce: columns {missing} are missing")
     return df.astype({"seed": int, "epochs": int, "seconds": float, "value": float})
@@ -252,10 +270,15 @@ def study_preset(dataset: str) -> str:
     return dataset if dataset in DATASETS else "mvtec"
 
 # %% ../nbs/11_reproduce.ipynb #2052eaa4
-def _run_name(source: str, epochs: int, img_size: int | None, n_samples: int | None) -> str:
+from functools import partial
+from .cluster import cluster_client, cluster_gpus, parse_cluster, run_jobs
+
+def _run_name(source: str, epochs: int, img_size: int | None, n_samples: int | None, score_layers: str = "",
+              interpolation: str = "") -> str:
     "The settings of a run in a few words, for titles; `_`-joined, for file names."
     return ", ".join([f"source {Path(source).stem if source not in ('imagenet', 'random') else source}", f"{epochs} epochs"]
-                     + ([f"{img_size} px"] if img_size else []) + ([f"{n_samples} samples"] if n_samples else []))
+                     + ([f"{img_size} px"] if img_size else []) + ([f"{n_samples} samples"] if n_samples else [])
+                     + ([f"scored on {score_layers.replace(',', '+')}"] if score_layers else []) + ([interpolation] if interpolation else []))
 
 def _write_figures(rows: pd.DataFrame, out: Path, study: str, dataset: str, run: str) -> list[Path]:
     "One figure per metric of `rows` (one run's), named after the study, the dataset, the run's settings and the metric."
@@ -267,6 +290,43 @@ def _write_figures(rows: pd.DataFrame, out: Path, study: str, dataset: str, run:
         save_figure(fig, paths[-1]); plt.close(fig)
     return paths
 
+def _study_job(cls: str,  # the class
+               seed: int,  # the seed
+               names: list,  # the settings sharing one model: the first's model is trained (one setting, or all of a map study)
+               todo: list,  # the settings of `names` to measure
+               study: str,  # the study
+               dataset: str,  # the dataset
+               root: str,  # where the dataset is
+               img_size: int | None,  # image side (MVTec AD and synthetic)
+               fixtures: Path,  # where synthetic fixtures are
+               interpolation: str | None,  # resize filter
+               source: str,  # the resolved source
+               epochs: int,  # training epochs
+               device: str | None,  # the device
+               score_layers: tuple | None,  # layers the score uses
+               n_samples: int | None,  # SmoothGrad samples
+               data: tuple | None = None,  # `study_data` of `cls`, if loaded already (None: loaded here)
+               each=None,  # called with (setting, seconds, values) as each setting is measured
+              ) -> list:
+    "Train one model of a study and measure the settings `todo` on it: [(setting, seconds, {metric: value})]."
+    s = STUDIES[study]
+    train, test, preset = data or study_data(dataset, cls, root, img_size, fixtures, interpolation)
+    overrides = {} if n_samples is None else {"n_samples": n_samples}
+    t0 = time.perf_counter()
+    mkd = build_model(preset, s.settings[names[0]], source, seed, epochs, img_size, device, score_layers)
+    if study == "timing": images = torch.stack([test[i][0] for i in range(min(16, len(test)))])  # speed needs no training
+    else: mkd.fit(train, progress=False)
+    trained, measured = time.perf_counter() - t0, []
+    for name in todo:
+        t = time.perf_counter()
+        setting = s.settings[name]
+        if study == "timing": values = measure_timing(mkd, images, name, **overrides)
+        elif "maps" in setting: values = measure_maps(mkd, test, setting["maps"], s.metrics, **overrides)
+        else: values = {"image_auroc": 100 * detect(mkd, test).auroc}
+        measured.append((name, round(trained + time.perf_counter() - t, 2), values))
+        if each: each(*measured[-1])
+    return measured
+
 def reproduce(study: str,  # the study: layers, cloner, loss, localization, timing, source_init or map_normalization
               dataset: str = "digits",  # digits, mnist, fashion_mnist, cifar10, mvtec or synthetic
               out: str = "mkd_reproduce",  # folder of results.csv and the figures; a run into it again adds only the missing jobs
@@ -277,7 +337,10 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
               img_size: int | None = None,  # image side, MVTec AD and synthetic only (default: 128, synthetic 64)
               source: str = "imagenet",  # imagenet (falls back to random, announced, when offline), random, or a VGG16 state_dict file
               n_samples: int | None = None,  # SmoothGrad samples of the map settings (default: the paper's 50)
+              score_layers: str | None = None,  # layers the score uses, comma-separated, e.g. pool3,pool4,pool5 (the reference code's); default: every trained layer
+              interpolation: str | None = None,  # resize filter of mnist, fashion_mnist, cifar10: bilinear (default) or lanczos (the reference code's CIFAR-10)
               device: str | None = "auto",  # auto (the best available), cpu, cuda, cuda:N or mps
+              cluster: str | None = None,  # run the jobs on a Dask cluster: local:N (N worker processes here) or a running scheduler's address, host:port (default: one after another, here)
               progress: bool = True,  # progress bar, the summary and what was written (False: errors only)
              ) -> pd.DataFrame:
     "Run `study` on `dataset`, skipping jobs already in `out/results.csv`, and draw its figures; returns this run's rows."
@@ -290,6 +353,13 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
     if img_size is not None: check_integer("--img-size", img_size, 32)
     elif dataset in ("mvtec", "synthetic"): img_size = 64 if dataset == "synthetic" else get_preset("mvtec").img_size
     if n_samples is not None: check_integer("--n-samples", n_samples)
+    if score_layers is not None:
+        score_layers = tuple(l.strip() for l in score_layers.split(",")) if isinstance(score_layers, str) else tuple(score_layers)
+        if bad := [l for l in score_layers if l not in CRITICAL_LAYERS]: raise ValueError(f"--score-layers {', '.join(bad)} unknown: choose among {', '.join(CRITICAL_LAYERS)}")
+    if interpolation is not None:
+        if interpolation not in INTERPOLATIONS: raise ValueError(f"--interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r}")
+        if dataset not in DATASETS or dataset == "digits":
+            raise ValueError(f"--interpolation applies to mnist, fashion_mnist and cifar10, not to {dataset}")
     seeds = [check_integer("--seeds", sd, 0) for sd in ((seeds,) if isinstance(seeds, int) else seeds)]
     epochs = get_preset(study_preset(dataset)).epochs if epochs is None else check_integer("--epochs", epochs)
     all_classes = dataset_classes(dataset, root)
@@ -298,39 +368,49 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
         return all_classes[int(c)] if c.isdigit() and c not in all_classes and int(c) < len(all_classes) else c
     classes = [name(c) for c in (all_classes if classes is None else classes.split(",") if isinstance(classes, str) else classes)]
     if bad := [c for c in classes if c not in all_classes]: raise ValueError(f"--classes {', '.join(bad)} unknown: {dataset} has {', '.join(all_classes)}")
-    as_device(device)  # the device, checked before any work
+    spec = parse_cluster(cluster)
+    on_workers = spec is not None and spec.address is not None  # a running cluster: its workers' device (here may be no GPU)
+    if on_workers and device in (None, "auto"): gpu = None  # decided by the cluster's workers
+    elif on_workers and str(device).split(":")[0] == "cuda": gpu = True
+    else: gpu = as_device(device).type == "cuda"  # the device, checked before any work
     out = output_folder(out, "--out")
     source = resolve_source(source)
+    scored_on = ",".join(score_layers) if score_layers else ""
     def key(name, cls, seed):
         setting = s.settings[name]
         return tuple(str(v) for v in (study, name, dataset, cls, seed, source_label(source, setting), epochs, img_size or "",
-                                      samples_label(setting, n_samples)))
+                                      samples_label(setting, n_samples), scored_on, interpolation or ""))
     groups = [list(s.settings)] if study in MAP_STUDIES else [[name] for name in s.settings]
-    overrides = {} if n_samples is None else {"n_samples": n_samples}
-    results_path, run = out / "results.csv", _run_name(source, epochs, img_size, n_samples)
+    results_path, run = out / "results.csv", _run_name(source, epochs, img_size, n_samples, scored_on, interpolation or "")
     with folder_lock(out, "--out"):
-        done = set(_job_keys(read_results(results_path)))
-        jobs = [(cls, seed, names) for cls in classes for seed in seeds for names in groups
-                if any(key(n, cls, seed) not in done for n in names)]
-        loaded = {}
-        for cls, seed, names in tqdm(jobs, desc=f"{study} on {dataset}", disable=not progress):
-            if cls not in loaded: loaded = {cls: study_data(dataset, cls, root, img_size, fixtures=out / "fixtures")}
-            train, test, preset = loaded[cls]
-            t0 = time.perf_counter()
-            mkd = build_model(preset, s.settings[names[0]], source, seed, epochs, img_size, device)
-            if study == "timing": images = torch.stack([test[i][0] for i in range(min(16, len(test)))])  # speed needs no training
-            else: mkd.fit(train, progress=False)
-            trained = time.perf_counter() - t0
-            for name in (n for n in names if key(n, cls, seed) not in done):
-                t = time.perf_counter()
-                setting = s.settings[name]
-                if study == "timing": values = measure_timing(mkd, images, name, **overrides)
-                elif "maps" in setting: values = measure_maps(mkd, test, setting["maps"], s.metrics, **overrides)
-                else: values = {"image_auroc": 100 * detect(mkd, test).auroc}
-                seconds = round(trained + time.perf_counter() - t, 2)
-                append_rows(results_path, RESULT_COLUMNS, [(*key(name, cls, seed), seconds, metric, value)
-                                                           for metric, value in values.items() if value is not None])
-                done.add(key(name, cls, seed))
+        earlier = read_results(results_path)
+        if results_path.is_file() and list(pd.read_csv(results_path, nrows=0).columns) != list(RESULT_COLUMNS):
+            atomic_write(results_path, lambda tmp: earlier.to_csv(tmp, index=False))  # an older file gains the newer columns
+        done = set(_job_keys(earlier))
+        jobs = [(cls, seed, names, todo) for cls in classes for seed in seeds for names in groups  # todo: its settings not yet done
+                if (todo := [n for n in names if key(n, cls, seed) not in done])]
+        def write(cls, seed, name, seconds, values):  # one setting's rows, once
+            if key(name, cls, seed) in done: return
+            append_rows(results_path, RESULT_COLUMNS, [(*key(name, cls, seed), seconds, metric, value)
+                                                       for metric, value in values.items() if value is not None])
+            done.add(key(name, cls, seed))
+        settings = dict(study=study, dataset=dataset, root=root, img_size=img_size, fixtures=out / "fixtures",
+                        interpolation=interpolation, source=source, epochs=epochs, device=device,
+                        score_layers=score_layers, n_samples=n_samples)
+        with cluster_client(spec if jobs else None, gpus=torch.cuda.device_count() if gpu else 0) as client:  # nothing to do: no cluster
+            if client is None:  # here: each class's data loaded once, each setting's rows written as it is measured
+                loaded = {}
+                def job(cls, seed, names, todo):
+                    if cls not in loaded: loaded.clear(); loaded[cls] = study_data(dataset, cls, root, img_size, out / "fixtures", interpolation)
+                    return _study_job(cls, seed, names, todo, **settings, data=loaded[cls], each=lambda *m: write(cls, seed, *m))
+            else:  # on the cluster: each worker loads its data (downloads and fixtures made here first, once)
+                for cls in dict.fromkeys(cls for cls, *_ in jobs): study_data(dataset, cls, root, img_size, out / "fixtures", interpolation)
+                if gpu is None: gpu = cluster_gpus(client) > 0
+                if gpu: settings["device"] = "cuda"  # the one GPU a worker sees
+                job = partial(_study_job, **settings)
+            for (cls, seed, _, _), measured in tqdm(run_jobs(job, jobs, client, gpu=gpu), total=len(jobs),
+                                                    desc=f"{study} on {dataset}", disable=not progress):
+                for m in measured: write(cls, seed, *m)
         res = read_results(results_path)
         mine = {key(n, cls, seed) for cls in classes for seed in seeds for n in s.settings}
         rows = res[[k in mine for k in _job_keys(res)]]

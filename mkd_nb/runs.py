@@ -17,6 +17,7 @@ from .files import append_rows, atomic_write, file_digest, folder_lock, output_f
 from .checks import check_integer, check_number
 from .core import MKD, MKD_NB_VERSION, MKDConfig, as_device, fingerprint, read_checkpoint
 from .data import ImageFiles, MVTecAD, get_preset, list_images
+from .distributed import batch_norm_statistics, distributed, held_by_rank0, on_rank0, process_device, same_everywhere
 from .models import resolve_source
 
 # %% auto #0
@@ -119,7 +120,6 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
               on_epoch_end=None,  # called with the epoch number after each epoch's log row and checkpoint
              ) -> MKD:
     "Train MKD on normal images into a run folder: a calibrated model.pt, train_log.csv, resumable checkpoints, run.json."
-    say = print if progress else (lambda *a, **k: None)
     p = get_preset(preset)
     img_size = p.img_size if img_size is None else check_integer("--img-size", img_size, 32, maximum=MAX_IMG_SIZE)
     epochs = p.epochs if epochs is None else check_integer("--epochs", epochs)
@@ -129,47 +129,66 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
     if not isinstance(source, (str, Path)): raise TypeError(f"--source must be imagenet, random or a file, got {source!r}")
     source = str(source) if str(source) in ("imagenet", "random") else str(Path(source).expanduser().resolve())
     if source not in ("imagenet", "random") and not Path(source).is_file(): raise FileNotFoundError(f"--source {source}: no such file")
-    as_device(device)  # a device this machine lacks fails before any work
+    device = process_device(as_device(device))  # a device this machine lacks fails before any work; under torchrun, the process's GPU
     root, paths = training_files(train_dir, category)
     options = dict(train_dir=None if train_dir is None else str(root), category=None if category is None else str(root),
                    preset=preset, img_size=img_size, epochs=epochs, batch_size=batch_size, source=source, seed=seed,
                    held_out=float(held_out))
-    out = output_folder(out, "--out", () if resume else RUN_FILES, "pass --resume to continue it")
-    with folder_lock(out):
-        return _train_run(out, root, paths, options, device, resume, checkpoint_every, skip_bad, progress, on_epoch_end, say)
+    with distributed(device) as env:  # under torchrun: the processes' group; else nothing
+        say = print if progress and env.main else (lambda *a, **k: None)
+        hold = lambda: folder_lock(output_folder(out, "--out", () if resume else RUN_FILES, "pass --resume to continue it"))
+        with held_by_rank0(hold, env) as out:  # process 0 checks and holds the folder; the others learn the outcome
+            return _train_run(out, root, paths, options, device, resume, checkpoint_every, skip_bad, progress and env.main,
+                              on_epoch_end, say, env)
 
-def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip_bad, progress, on_epoch_end, say) -> MKD:
-    "`train_run` once its options are checked and it holds its folder."
+def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip_bad, progress, on_epoch_end, say, env) -> MKD:
+    "`train_run` once its options are checked and it holds its folder (`env`: this process's place; process 0 reads and writes the folder)."
     img_size, epochs = options["img_size"], options["epochs"]
     last, model_path, log_path = out / "checkpoints" / "last.pt", out / "model.pt", out / "train_log.csv"
-    ckpt = None
-    if resume:
-        if last.exists(): ckpt = read_checkpoint(last, RUN_CHECKPOINT_FORMAT, RUN_CHECKPOINT_KEYS)
-        elif model_path.exists():
-            raise FileExistsError(f"{out} has a model.pt but no checkpoints/last.pt to check and resume from; choose another --out")
-        if ckpt is not None and (diff := [f"{k} {ckpt['options'].get(k)!r} in the checkpoint, {v!r} now"
-                                          for k, v in options.items() if k in COMPARED_OPTIONS and ckpt["options"].get(k) != v]):
-            raise ValueError(f"--resume: the run in {out} was started with other options: {'; '.join(diff)}; "
-                             "resume with its options, or choose another --out")
+    def read_checkpoint_to_resume():
+        "The checkpoint to continue from (None to start), checked against the options, and whether model.pt exists."
+        ckpt = None
+        if resume:
+            if last.exists(): ckpt = read_checkpoint(last, RUN_CHECKPOINT_FORMAT, RUN_CHECKPOINT_KEYS)
+            elif model_path.exists():
+                raise FileExistsError(f"{out} has a model.pt but no checkpoints/last.pt to check and resume from; choose another --out")
+            if ckpt is not None and (diff := [f"{k} {ckpt['options'].get(k)!r} in the checkpoint, {v!r} now"
+                                              for k, v in options.items() if k in COMPARED_OPTIONS and ckpt["options"].get(k) != v]):
+                raise ValueError(f"--resume: the run in {out} was started with other options: {'; '.join(diff)}; "
+                                 "resume with its options, or choose another --out")
+            left = ckpt is not None and ckpt["training"]["epoch"] < options["epochs"]  # epochs still to train
+            if left and (was := ckpt["training"]["settings"].get("world_size", 1)) != env.world_size:
+                raise ValueError(f"--resume: the run in {out} was trained by {was} process{'es' if was > 1 else ''}, this one by "
+                                 f"{env.world_size}: resume it with as many (torchrun --nproc-per-node), or choose another --out")
+        return ckpt, model_path.exists()
+    ckpt, model_written = on_rank0(read_checkpoint_to_resume, env)  # process 0 reads it; every process gets it
     t = time.perf_counter()
     good, bad = readable_images(paths, img_size, skip_bad, progress)
     checking_seconds = time.perf_counter() - t
     for path, why in bad: say(f"skipped (unreadable): {why}")
+    same_everywhere([p.relative_to(root).as_posix() for p in good], "the training images", env)
     train_idx, held_idx = held_out_split(len(good), options["held_out"], options["seed"])
     train_files, held_files = [good[i] for i in train_idx], [good[i] for i in held_idx]
-    digests = dict(train=_digests(train_files, root), held_out=_digests(held_files, root))
-    if ckpt is not None and (diff := "; ".join(d for d in (_differences(ckpt["train_files"], digests["train"], "training images"),
-                                                          _differences(ckpt["held_out_files"], digests["held_out"], "held-out images")) if d)):
-        raise ValueError(f"--resume: the images differ from the checkpoint's: {diff}; restore them, or choose another --out")
-    for stale in (out / "checkpoints").glob(".last.pt.*"): stale.unlink()  # a checkpoint being written when the run was killed
+    def compared_digests():
+        "The images' content digests, compared with the checkpoint's; and the folder cleared of a half-written checkpoint."
+        digests = dict(train=_digests(train_files, root), held_out=_digests(held_files, root))
+        if ckpt is not None and (diff := "; ".join(d for d in (_differences(ckpt["train_files"], digests["train"], "training images"),
+                                                              _differences(ckpt["held_out_files"], digests["held_out"], "held-out images")) if d)):
+            raise ValueError(f"--resume: the images differ from the checkpoint's: {diff}; restore them, or choose another --out")
+        for stale in (out / "checkpoints").glob(".last.pt.*"): stale.unlink()  # a checkpoint being written when the run was killed
+        return digests
+    digests = on_rank0(compared_digests, env)
     if ckpt is not None:
         config, state = MKDConfig(**ckpt["config"]), ckpt["training"]
         mkd = MKD(config, device=device)
         if fingerprint(mkd.source) != ckpt["source_fingerprint"]:
             raise ValueError(f"--resume: the source weights {config.source!r} differ from those the checkpoint was trained against")
-        if state["epoch"] == epochs and model_path.exists():
+        if state["epoch"] == epochs and model_written:
             say(f"{out}: the run is complete ({epochs} epochs, model.pt written); nothing to do")
-            return MKD.load(model_path, device=device)
+            if env.main: return MKD.load(model_path, device=device)
+            mkd.cloner.load_state_dict(state["cloner"])  # the other processes: the trained model, not calibrated
+            mkd.trained_epochs = state.get("trained_epochs", epochs)
+            return mkd
         say(f"resuming {out} from epoch {state['epoch']} of {epochs}")
     else:
         if resume: say(f"{out}: no checkpoint yet; starting the run from the first epoch")
@@ -177,27 +196,37 @@ def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip
         mkd = MKD.from_preset(options["preset"], device=device, source=used, img_size=img_size, epochs=epochs,
                               batch_size=options["batch_size"], seed=options["seed"])
         config = mkd.config
+    source_fingerprint = same_everywhere(fingerprint(mkd.source), "the source weights", env)
     info = {"mkd_nb_version": MKD_NB_VERSION, "torch_version": torch.__version__, "python": platform.python_version(),
             "options": options, "source_used": config.source, "config": asdict(config), "device": str(mkd.device),
-            "n_images": len(good), "n_train": len(train_files), "held_out_files": list(digests["held_out"]),
+            "world_size": env.world_size, "n_images": len(good), "n_train": len(train_files), "held_out_files": list(digests["held_out"]),
             "skipped": [{"file": str(p), "reason": why} for p, why in bad], "status": "training"}
-    _write_json(out / "run.json", info)
-    log_path.unlink(missing_ok=True)  # rows after the checkpoint were of epochs that are trained again
+    if env.distributed: info["batch_norm"] = batch_norm_statistics(mkd.device, env.world_size)
     done = [] if state is None else state["history"]["loss"]
-    if done: append_rows(log_path, LOG_COLUMNS, [(e, repr(float(l)), f"{s:.3f}") for e, l, s in
-                                                 zip(range(1, len(done) + 1), done, state["history"]["epoch_seconds"])])
+    def start_files():
+        "run.json, and the log of the epochs the checkpoint has."
+        _write_json(out / "run.json", info)
+        log_path.unlink(missing_ok=True)  # rows after the checkpoint were of epochs that are trained again
+        if done: append_rows(log_path, LOG_COLUMNS, [(e, repr(float(l)), f"{s:.3f}") for e, l, s in
+                                                     zip(range(1, len(done) + 1), done, state["history"]["epoch_seconds"])])
+    on_rank0(start_files, env)
     fixed = dict(format=RUN_CHECKPOINT_FORMAT, version=MKD_NB_VERSION, options=options, config=asdict(config),
-                 source_fingerprint=fingerprint(mkd.source), train_files=digests["train"], held_out_files=digests["held_out"])
+                 source_fingerprint=source_fingerprint, train_files=digests["train"], held_out_files=digests["held_out"])
     def checkpoint(epoch, get_state):
-        "Log the epoch; write the checkpoint when it is due."
-        state = get_state()
-        append_rows(log_path, LOG_COLUMNS, [(epoch, repr(float(state["history"]["loss"][-1])), f"{state['history']['epoch_seconds'][-1]:.3f}")])
-        if epoch % checkpoint_every == 0 or epoch == epochs:
-            atomic_write(last, lambda tmp: torch.save({**fixed, "training": state}, tmp))
+        "Log the epoch and write the checkpoint when it is due (process 0); then the caller's `on_epoch_end` (every process)."
+        def write():
+            state = get_state()
+            append_rows(log_path, LOG_COLUMNS, [(epoch, repr(float(state["history"]["loss"][-1])), f"{state['history']['epoch_seconds'][-1]:.3f}")])
+            if epoch % checkpoint_every == 0 or epoch == epochs:
+                atomic_write(last, lambda tmp: torch.save({**fixed, "training": state}, tmp))
+        on_rank0(write, env)  # a failed write stops every process
         if on_epoch_end is not None: on_epoch_end(epoch)
     say(f"{len(good)} normal images in {root}: {len(train_files)} to train on, {len(held_files)} held out for calibration; "
         f"{epochs} epochs at {img_size}x{img_size}, source {config.source}, on {mkd.device}")
+    if env.distributed: say(f"{env.world_size} processes train the model together, batch size {options['batch_size']} in all; "
+                            f"batch norm statistics: {info['batch_norm']}")
     history = mkd.fit(Subset(ImageFiles(good, img_size), train_idx), state=state, on_epoch_end=checkpoint, progress=progress)
+    if not env.main: return mkd  # process 0 calibrates and writes the model
     t = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:  # kept in run.json, and said unless quiet
         warnings.simplefilter("always")

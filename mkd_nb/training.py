@@ -4,17 +4,18 @@
 
 # %% ../nbs/05_training.ipynb #911cb3c4
 from __future__ import annotations
-import contextlib, ctypes, math, os, sys, tempfile, time
+import contextlib, ctypes, itertools, math, os, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn, Tensor
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
 from .checks import check_integer, check_number
-from .data import as_dataset, image_batches
+from .data import IndexedImages, as_dataset, image_batches
+from .distributed import average_statistics, current_env, data_parallel, process_steps, process_sum, shard_indices, step_sizes
 
 # %% auto #0
 __all__ = ['CACHE_MODES', 'TRAINING_STATE_KEYS', 'FeatureCache', 'cache_source_features', 'reused_cpu_memory', 'training_state',
@@ -164,17 +165,26 @@ def _adam(params, lr: float, fused: bool) -> torch.optim.Adam:
         except RuntimeError: pass  # a device or dtype without a fused Adam
     return torch.optim.Adam(params, lr=lr)
 
-def _cached_batches(cache: FeatureCache, batch_size: int, generator: torch.Generator, device):
-    "Shuffled batches (inputs, source activations) of a cache, in the order of `image_batches` (a shuffling DataLoader)."
-    for idx in DataLoader(range(len(cache)), batch_size=batch_size, shuffle=True, generator=generator):  # indices only
-        yield cache.batch(idx, device)
+def _epoch_steps(n: int, batch_size: int, generator: torch.Generator, env) -> list[tuple[Tensor, float | None]]:
+    "An epoch's steps: the positions of each batch's images, shuffled by `generator`, and the weight of its loss (None: one process)."
+    if env.distributed: return process_steps(n, batch_size, generator, env)  # this process's part of each batch
+    return [(idx, None) for idx in DataLoader(range(n), batch_size=batch_size, shuffle=True, generator=generator)]  # indices only
 
-def _source_batches(source: nn.Module, data, to_input, batch_size: int, generator: torch.Generator, num_workers: int, device):
-    "Batches (inputs, source activations) read from the data, the source run on each."
-    for x, idx in image_batches(data, batch_size, shuffle=True, generator=generator, num_workers=num_workers):
+def _cached_batches(cache: FeatureCache, steps, device):
+    "The batches (inputs, source activations, loss weight) of `steps` from a cache."
+    for idx, weight in steps: yield (*cache.batch(idx, device), weight)
+
+def _source_batches(source: nn.Module, data, to_input, steps, num_workers: int, device):
+    "The batches (inputs, source activations, loss weight) of `steps` read from the data (a DataLoader: as given), the source run on each."
+    if isinstance(data, DataLoader): batches, weights = image_batches(data), itertools.repeat(None)
+    else:
+        batches = DataLoader(IndexedImages(data), batch_sampler=[idx.tolist() for idx, _ in steps], num_workers=num_workers,
+                             generator=torch.Generator())  # leaves torch's global RNG alone
+        weights = (weight for _, weight in steps)
+    for (x, idx), weight in zip(batches, weights):
         inputs = to_input(x.to(device), idx)
         with torch.no_grad(): targets = source(inputs)
-        yield inputs, targets  # outside no_grad: the cloner's step needs gradients
+        yield inputs, targets, weight  # outside no_grad: the cloner's step needs gradients
 
 TRAINING_STATE_KEYS = ("epoch", "cloner", "optimizer", "generator", "history", "settings")
 
@@ -204,9 +214,11 @@ def check_training_state(state: dict,  # a training state (see `training_state`)
     if not isinstance(state, dict) or (missing := [k for k in TRAINING_STATE_KEYS if k not in state]):
         raise ValueError(f"state must be a training state from on_epoch_end (a dict with {TRAINING_STATE_KEYS}), "
                          f"got {type(state).__name__}{' without ' + str(missing) if isinstance(state, dict) else ''}")
-    if diff := {k: (state["settings"].get(k), v) for k, v in settings.items() if state["settings"].get(k) != v}:
+    saved = {"world_size": 1, **state["settings"]}  # states from before training on several processes were of one
+    if diff := {k: (saved.get(k), v) for k, v in settings.items() if saved.get(k) != v}:
         raise ValueError("the state was made by a training with other settings; (state, this training): "
-                         + ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in diff.items()))
+                         + ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in diff.items())
+                         + ("; resume with as many processes as the state was trained with" if "world_size" in diff else ""))
     if state["epoch"] > epochs:
         raise ValueError(f"the state has {state['epoch']} epochs done, more than epochs={epochs}: epochs counts the "
                          "state's epochs too")
@@ -248,18 +260,23 @@ def train_cloner(cloner: nn.Module,  # the network to train, on its device
     else:
         data = as_dataset(data)
         if len(data) == 0: raise ValueError("no training images: the training data is empty")
+    env = current_env()  # one process, or several that train this cloner together (18_distributed)
+    if env.distributed:
+        if isinstance(data, DataLoader):
+            raise ValueError("training on several processes needs a Dataset, which they share out: a DataLoader brings its own order")
+        step_sizes(len(data), batch_size, env.world_size)  # a batch or a dataset too small for the processes is refused now
     if on_epoch_end is not None and not callable(on_epoch_end): raise TypeError(f"on_epoch_end must be callable, got {on_epoch_end!r}")
     if state is not None:
         if isinstance(data, DataLoader):
             raise ValueError("state (resuming) needs a Dataset: the order of a DataLoader's own sampler cannot be resumed")
-        check_training_state(state, epochs, dict(lr=lr, batch_size=batch_size, seed=seed))
+        check_training_state(state, epochs, dict(lr=lr, batch_size=batch_size, seed=seed, world_size=env.world_size))
     with reused_cpu_memory(reuse_memory and device.type == "cpu"):
         return _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input, cache, max_cache_gb,
-                      num_workers, progress, fused_adam, torch_compile, amp, device, state, on_epoch_end)
+                      num_workers, progress and env.main, fused_adam, torch_compile, amp, device, env, state, on_epoch_end)
 
 def _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input, cache, max_cache_gb, num_workers,
-           progress, fused_adam, torch_compile, amp, device, state=None, on_epoch_end=None) -> dict:
-    "The body of `train_cloner`, its arguments checked."
+           progress, fused_adam, torch_compile, amp, device, env, state=None, on_epoch_end=None) -> dict:
+    "The body of `train_cloner`, its arguments checked (`env`: this process's place among those that train together)."
     order, opt = torch.Generator().manual_seed(seed), _adam(cloner.parameters(), lr, fused_adam)
     start, history = 0, {"loss": [], "epoch_seconds": []}
     if state is not None:  # where the state left off: weights, Adam's moments, the batch order, the history
@@ -267,36 +284,45 @@ def _train(cloner, source, data, loss_fn, epochs, lr, batch_size, seed, to_input
         opt.load_state_dict(state["optimizer"])
         order.set_state(state["generator"])
         start, history = state["epoch"], {k: list(v) for k, v in state["history"].items()}
+    n = None if isinstance(data, DataLoader) else len(data)  # the images of all processes
+    if env.distributed:  # this process trains on its share of the images, and caches their features alone
+        positions = torch.tensor(shard_indices(n, env))
+        data, to_input = Subset(data, positions.tolist()), (lambda x, idx, own=to_input: own(x, positions[idx]))  # images named by their place in the data
     t0 = time.perf_counter()
     feature_cache = None if cache == "none" or start == epochs else cache_source_features(
         source, data, to_input, batch_size, cache, max_cache_gb, num_workers, progress)
     history.update(cache_seconds=time.perf_counter() - t0, cache=feature_cache.where if feature_cache else "none", start_epoch=start)
-    model = cloner if torch_compile is False else torch.compile(cloner, **(torch_compile if isinstance(torch_compile, dict) else {}))
-    snapshot = lambda: training_state(cloner, opt, order, history, dict(lr=lr, batch_size=batch_size, seed=seed))
+    settings = dict(lr=lr, batch_size=batch_size, seed=seed, world_size=env.world_size)
+    snapshot = lambda: training_state(cloner, opt, order, history, settings)
     cloner.train()
     try:
-        for epoch in (bar := tqdm(range(start, epochs), desc="training cloner", initial=start, total=epochs, disable=not progress)):
-            t, total, seen = time.perf_counter(), torch.zeros((), device=device), 0
-            batches = (_cached_batches(feature_cache, batch_size, order, device) if feature_cache is not None else
-                       _source_batches(source, data, to_input, batch_size, order, num_workers, device))
-            for inputs, targets in batches:
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp): preds = model(inputs)
-                if amp: preds = {l: p.float() for l, p in preds.items()}
-                loss = loss_fn(preds, targets)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.detach() * len(inputs)
-                seen += len(inputs)
-            if seen == 0: raise ValueError("the DataLoader gave no images (an empty dataset, or drop_last with fewer images than a batch?)")
-            mean = total.item() / seen  # the epoch's one wait for the device
-            if not math.isfinite(mean):
-                raise FloatingPointError(f"the training loss became {mean} in epoch {epoch + 1}: stopped "
-                                         "(check the images and the learning rate)")
-            history["loss"].append(mean)
-            history["epoch_seconds"].append(time.perf_counter() - t)
-            bar.set_postfix(loss=f"{mean:.4g}")
-            if on_epoch_end is not None: on_epoch_end(epoch + 1, snapshot)
+        with data_parallel(cloner, env) as parallel:  # with several processes: DDP, gradients averaged at every step
+            model = parallel if torch_compile is False else torch.compile(parallel, **(torch_compile if isinstance(torch_compile, dict) else {}))
+            for epoch in (bar := tqdm(range(start, epochs), desc="training cloner", initial=start, total=epochs, disable=not progress)):
+                t, total, seen = time.perf_counter(), torch.zeros((), device=device), 0
+                steps = None if n is None else _epoch_steps(n, batch_size, order, env)
+                batches = (_cached_batches(feature_cache, steps, device) if feature_cache is not None else
+                           _source_batches(source, data, to_input, steps, num_workers, device))
+                for inputs, targets, weight in batches:
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp): preds = model(inputs)
+                    if amp: preds = {l: p.float() for l, p in preds.items()}
+                    loss = loss_fn(preds, targets)
+                    opt.zero_grad(set_to_none=True)
+                    (loss if weight is None else loss * weight).backward()  # weight: this process's share of the batch
+                    opt.step()
+                    total += loss.detach() * len(inputs)
+                    seen += len(inputs)
+                if seen == 0: raise ValueError("the DataLoader gave no images (an empty dataset, or drop_last with fewer images than a batch?)")
+                if env.distributed: total, seen = process_sum(torch.stack([total, total.new_tensor(seen)])).tolist()
+                mean = float(total) / seen  # the epoch's one wait for the device
+                if not math.isfinite(mean):
+                    raise FloatingPointError(f"the training loss became {mean} in epoch {epoch + 1}: stopped "
+                                             "(check the images and the learning rate)")
+                average_statistics(cloner)  # several processes: their batch-norm statistics, averaged (18_distributed)
+                history["loss"].append(mean)
+                history["epoch_seconds"].append(time.perf_counter() - t)
+                bar.set_postfix(loss=f"{mean:.4g}")
+                if on_epoch_end is not None: on_epoch_end(epoch + 1, snapshot)
     finally:
         cloner.eval()
         if feature_cache is not None: feature_cache.close()
