@@ -144,11 +144,18 @@ class MKD(nn.Module):
         x = self.prepare(x)
         return self.cloner(x), self.source(x)
 
+    def scores_of(self,
+                  preds: dict[str, Tensor],  # cloner activations by layer, from `features`
+                  feats: dict[str, Tensor],  # source activations by layer
+                  layers: tuple | None = None,  # the layers the score sums (None: the score's layers)
+                 ) -> Tensor:
+        "Anomaly scores (B,) from the two networks' activations: the loss on the score's layers, per image."
+        c = self.config
+        return mkd_loss(preds, feats, c.lam, c.weighting, reduction="none", layers=layers or c.score_layers or c.layers)
+
     def forward(self, x: Tensor) -> Tensor:
         "Anomaly scores of images `x` in [0, 1], shape (B,): higher is more anomalous."
-        c = self.config
-        preds, feats = self.features(x)
-        return mkd_loss(preds, feats, c.lam, c.weighting, reduction="none", layers=c.score_layers or c.layers)
+        return self.scores_of(*self.features(x))
 
     def check_images(self,
                      x,  # images: a (B, 3, H, W) tensor or array, or a list of PIL images or (3, H, W) tensors
@@ -237,9 +244,7 @@ class LayerScore(nn.Module):
                 ):
         super().__init__()
         self.mkd, self.layers = mkd, tuple(layers)
-    def forward(self, x: Tensor) -> Tensor:
-        c = self.mkd.config
-        return mkd_loss(*self.mkd.features(x), c.lam, c.weighting, reduction="none", layers=self.layers)
+    def forward(self, x: Tensor) -> Tensor: return self.mkd.scores_of(*self.mkd.features(x), self.layers)
 
 @patch
 @delegates(MapSettings, but=["method"])
@@ -268,7 +273,7 @@ def localize(self: MKD,
                 preds, feats = self.features(batch.to(self.device))
                 maps.append(discrepancy_maps(preds, feats, batch.shape[-2:], settings, c.lam, c.weighting).to(x.device))
                 if return_scores:
-                    scores.append(mkd_loss(preds, feats, c.lam, c.weighting, "none", c.score_layers or c.layers).float().to(x.device))
+                    scores.append(self.scores_of(preds, feats).float().to(x.device))
     finally: self.train(was_training)
     maps = torch.cat(maps) if maps else x.new_zeros((0, *x.shape[2:]))
     if not return_scores: return maps

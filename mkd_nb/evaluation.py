@@ -20,7 +20,7 @@ from .core import MKD
 from .data import as_dataset, batch_fields
 from .localization import MapSettings
 from .metrics import (Detection, MetricUndefined, aupro, defect_pixels, f1_max, image_auroc, paper_pixel_auroc,
-                            pixel_auroc, precision_recall_at, threshold_from_normal)
+                            pixel_auroc, precision_recall_at, has_soft_weights, threshold_from_normal)
 
 # %% auto #0
 __all__ = ['METRICS', 'TABLE_COLUMNS', 'dataset_labels', 'detect', 'value_or_reason', 'metrics_table', 'wide_metrics',
@@ -71,12 +71,12 @@ def metrics_table(scores,  # (N,) anomaly scores of the test images
                   map_threshold: float | None = None,  # pixel_f1 calls map values above it defective (None: no pixel_f1)
                   no_score_threshold: str = "no score threshold given",  # the note of image_f1 without a score threshold
                   no_map_threshold: str = "no map threshold given",  # the note of pixel_f1 without a map threshold
-                  paper_min_max: bool = True,  # paper_pixel_auroc: min-max scale each map first (False: maps already scaled per image, as the reference)
+                  maps_scaled_per_image: bool = False,  # the maps were scaled to [0, 1] per image: paper_pixel_auroc thresholds them as they are, as the reference (else it min-max scales them first)
                  ) -> pd.DataFrame:
     "Every metric for all test images and for each defect type (with the good images), one row per subset and metric."
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels).astype(int)
     maps, weights = np.asarray(maps, dtype=np.float32), np.asarray(masks, dtype=np.float32)
-    masks, soft = defect_pixels(weights), bool(((weights > 0) & (weights < 1)).any())  # soft masks weigh the paper's metric only
+    masks, soft = defect_pixels(weights), has_soft_weights(weights)  # soft masks weigh the paper's metric only
     types = np.full(len(scores), "all") if defect_types is None else np.asarray(defect_types).astype(str)
     if not len(scores) == len(labels) == len(maps) == len(masks) == len(types):
         raise ValueError(f"need one score, label, map, mask and defect type per image, got {len(scores)}, {len(labels)}, "
@@ -95,7 +95,7 @@ def metrics_table(scores,  # (N,) anomaly scores of the test images
                   "image_f1": at(score_threshold, no_score_threshold, s, y),
                   "pixel_auroc": value_or_reason(pixel_auroc, m, gt), "aupro": value_or_reason(aupro, m, gt),
                   "pixel_f1_max": value_or_reason(f1_max, m, gt), "pixel_f1": at(map_threshold, no_map_threshold, m, gt),
-                  "paper_pixel_auroc": value_or_reason(partial(paper_pixel_auroc, soft_masks=soft, min_max=paper_min_max), m, w)}
+                  "paper_pixel_auroc": value_or_reason(partial(paper_pixel_auroc, soft_masks=soft, min_max=not maps_scaled_per_image), m, w)}
         counts = {"n_images": int(keep.sum()), "n_good": int((y == 0).sum()), "n_defective": int((y == 1).sum())}
         rows += [{"defect_type": name, "metric": k, "value": v, **counts, "note": note} for k, (v, note) in values.items()]
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)).astype({"value": float})
@@ -189,6 +189,6 @@ def evaluate(mkd: MKD,  # a trained model
         if labels.any(): image_at = precision_recall_at(r["scores"], labels, score_threshold)
         if r["masks"].any(): pixel_at = precision_recall_at(r["maps"], r["masks"], map_threshold)
     table = metrics_table(r["scores"], labels, r["maps"], r["masks"], defect_types, score_threshold, map_threshold,
-                          no_threshold, no_threshold, paper_min_max=not settings.scale_per_image)
+                          no_threshold, no_threshold, maps_scaled_per_image=settings.scale_per_image)
     notes += list(dict.fromkeys(n for n in table.loc[table["defect_type"] == "all", "note"] if n))
     return Evaluation(table, image_at, pixel_at, notes, r["scores"], labels, r["maps"], r["masks"])

@@ -16,7 +16,6 @@ from .checks import check_integer
 from .core import MKD, MKD_NB_VERSION, fingerprint
 from .deploy import ONNX_FORMAT, ONNX_INPUT, ONNX_OUTPUTS, check_exportable
 from .localization import discrepancy_maps
-from .losses import mkd_loss
 from .predict import model_outputs
 
 # %% auto #0
@@ -41,7 +40,7 @@ class DetectorGraph(nn.Module):
         c = self.mkd.config
         preds, feats = self.mkd.features(images)  # one pass for the map and the score, as `MKD.localize`
         maps = discrepancy_maps(preds, feats, images.shape[-2:], self.settings, c.lam, c.weighting)
-        scores = mkd_loss(preds, feats, c.lam, c.weighting, "none", c.score_layers or c.layers).float()
+        scores = self.mkd.scores_of(preds, feats).float()
         out = model_outputs(maps, scores, self.mkd.calibration, self.calibrated_maps)
         return tuple(out[n] for n in self.names)
 

@@ -14,7 +14,7 @@ from scipy import ndimage
 from sklearn.metrics import auc, precision_recall_curve, roc_auc_score
 
 # %% auto #0
-__all__ = ['MAX_QUANTILE_VALUES', 'MetricUndefined', 'image_auroc', 'Detection', 'defect_pixels', 'f1_max',
+__all__ = ['MAX_QUANTILE_VALUES', 'MetricUndefined', 'image_auroc', 'Detection', 'has_soft_weights', 'defect_pixels', 'f1_max',
            'threshold_from_normal', 'precision_recall_at', 'pixel_auroc', 'pro_curve', 'aupro', 'paper_pixel_auroc']
 
 # %% ../nbs/07_metrics.ipynb #7d907911
@@ -45,12 +45,16 @@ class Detection:
     def auroc(self) -> float: return image_auroc(self.scores, self.labels)
 
 # %% ../nbs/07_metrics.ipynb #367b29c4
-def defect_pixels(masks,  # ground truth: binary (non-zero is defective) or soft (weights, some strictly between 0 and 1)
+def has_soft_weights(masks: np.ndarray,  # ground truth as an array
+              ) -> bool:
+    "Whether masks are soft: float weights, some strictly between 0 and 1 (as bilinear resizing makes them)."
+    return masks.dtype.kind == "f" and bool(((masks > 0) & (masks < 1)).any())
+
+def defect_pixels(masks,  # ground truth: binary (non-zero is defective) or soft (`has_soft_weights`)
                  ) -> np.ndarray:
     "Boolean masks: the non-zero pixels of binary masks, the pixels of weight 0.5 or more of soft ones."
     masks = np.asarray(masks.detach().cpu() if isinstance(masks, torch.Tensor) else masks)
-    soft = masks.dtype.kind == "f" and bool(((masks > 0) & (masks < 1)).any())
-    return masks >= 0.5 if soft else masks > 0
+    return masks >= 0.5 if has_soft_weights(masks) else masks > 0
 
 def _flat(values, labels=None):
     "Values (and labels) as flat numpy arrays of equal length."

@@ -99,7 +99,7 @@ def evaluation_report(model: MKD | str | Path,  # a trained model, or its checkp
                               None if cal is None else cal.score_threshold, map_threshold, uncalibrated,
                               uncalibrated if cal is None else f"no map threshold for method {method!r}: the model was "
                                                                f"calibrated with {cal.map_method!r}",
-                              paper_min_max=not settings.scale_per_image)
+                              maps_scaled_per_image=settings.scale_per_image)
         seconds["metrics"] = time.perf_counter() - start; start = time.perf_counter()
 
         decisions = [pd.NA] * len(types) if cal is None else cal.decisions(r["scores"]).tolist()
