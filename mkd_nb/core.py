@@ -14,6 +14,7 @@ import torch
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from torch import nn, Tensor
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .files import atomic_write
@@ -21,13 +22,13 @@ from .checks import check_integer, check_number
 from .data import as_images, get_preset, image_batches
 from .localization import MapSettings, anomaly_maps, discrepancy_maps
 from .losses import WEIGHTINGS, mkd_loss
-from .metrics import threshold_from_normal
+from .metrics import false_alarm_threshold, threshold_from_normal
 from .models import CLONER_WIDTHS, CRITICAL_LAYERS, Cloner, Source, check_layers
 from .training import train_cloner
 
 # %% auto #0
-__all__ = ['TRAINING_FIELDS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKD_NB_VERSION', 'MKDConfig', 'derived_seeds', 'as_device',
-           'MKD', 'LayerScore', 'Calibration', 'fingerprint', 'read_checkpoint']
+__all__ = ['TRAINING_FIELDS', 'CALIBRATED_MAPS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKD_NB_VERSION', 'MKDConfig',
+           'derived_seeds', 'as_device', 'MKD', 'LayerScore', 'Calibration', 'fingerprint', 'read_checkpoint']
 
 # %% ../nbs/06_core.ipynb #d29cb0ec
 @dataclass
@@ -41,6 +42,7 @@ class MKDConfig:
     img_size: int | None = None  # side of the square input images; None accepts any size of at least 32
     mean: tuple | None = None  # per-channel mean, applied inside the model (None: no normalisation)
     std: tuple | None = None  # per-channel standard deviation, applied inside the model
+    crop: bool = False  # how image files that are not square become the model's square input: resize the shorter side and centre-crop (True), or resize the whole image (False)
     score_layers: tuple | None = None  # layers the score uses; None: `layers` (the reference code used pool3..pool5)
     seed: int = 0  # seeds the random source, the cloner's init and the order of training batches
     epochs: int = 51  # training epochs `fit` runs by default
@@ -54,6 +56,8 @@ class MKDConfig:
             self.score_layers = check_layers(self.score_layers)
             if not set(self.score_layers) <= set(self.layers):
                 raise ValueError(f"score_layers {self.score_layers} must be among the trained layers {self.layers}")
+        if not isinstance(self.crop, (bool, np.bool_)): raise ValueError(f"crop must be True or False, got {self.crop!r}")
+        self.crop = bool(self.crop)
         if self.cloner not in CLONER_WIDTHS: raise ValueError(f"cloner must be one of {list(CLONER_WIDTHS)}, got {self.cloner!r}")
         if self.weighting not in WEIGHTINGS: raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
         self.lam = check_number("lam", self.lam)
@@ -117,6 +121,7 @@ class MKD(nn.Module):
             self.cloner = Cloner(c.cloner, c.layers, seed=cloner_seed)
         self.trained_epochs = 0  # epochs of training the cloner has had
         self.calibration = None  # score threshold and map scale from held-out normal images (see `calibrate`)
+        self.register_buffer("normal_map", None, persistent=False)  # mean discrepancy map of held-out normal images (`calibrate`)
         self.register_buffer("mean", None if c.mean is None else torch.tensor(c.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", None if c.std is None else torch.tensor(c.std).view(1, 3, 1, 1), persistent=False)
         self.to(device)
@@ -247,6 +252,28 @@ class LayerScore(nn.Module):
     def forward(self, x: Tensor) -> Tensor: return self.mkd.scores_of(*self.mkd.features(x), self.layers)
 
 @patch
+def discrepancy(self: MKD,
+                x: Tensor,  # (B, 3, H, W) images in [0, 1] on the model's device
+                settings: MapSettings,  # a "discrepancy" method's settings, its layers given
+                scores: bool = True,  # also the images' anomaly scores (else None)
+               ) -> tuple[Tensor, Tensor | None]:
+    "Discrepancy maps (B, H, W) of a batch, and its anomaly scores: one pass of the networks (two with `border_pad`)."
+    c, p = self.config, settings.border_pad  # with p, the image is extended by p pixels (its edge repeated) and the map cropped back
+    preds, feats = self.features(F.pad(x, (p, p, p, p), mode="replicate") if p else x)
+    maps = discrepancy_maps(preds, feats, (x.shape[-2] + 2 * p, x.shape[-1] + 2 * p), settings, c.lam, c.weighting)
+    if p: maps = maps[:, p:-p, p:-p]
+    if settings.normal_mean:  # what every normal image shows at a place is not a defect there
+        if self.normal_map is None:
+            raise ValueError("normal_mean=True needs the mean map of held-out normal images: calibrate the model with "
+                             "normal_mean=True first (MKD.calibrate)")
+        if self.normal_map.shape != maps.shape[-2:]:
+            raise ValueError(f"normal_mean: the model's mean normal map is {tuple(self.normal_map.shape)}, the maps are "
+                             f"{tuple(maps.shape[-2:])}: calibrate on images of this size")
+        maps = maps - self.normal_map
+    if not scores: return maps, None
+    return maps, self(x) if p else self.scores_of(preds, feats)  # the image's own score, not the extended image's
+
+@patch
 @delegates(MapSettings, but=["method"])
 def localize(self: MKD,
              images,  # (B, 3, H, W) images in [0, 1], in any form of `check_images`
@@ -270,10 +297,9 @@ def localize(self: MKD,
     try:
         with torch.inference_mode():
             for batch in x.split(batch_size):
-                preds, feats = self.features(batch.to(self.device))
-                maps.append(discrepancy_maps(preds, feats, batch.shape[-2:], settings, c.lam, c.weighting).to(x.device))
-                if return_scores:
-                    scores.append(self.scores_of(preds, feats).float().to(x.device))
+                m, s = self.discrepancy(batch.to(self.device), settings, scores=return_scores)
+                maps.append(m.to(x.device))
+                if return_scores: scores.append(s.float().to(x.device))
     finally: self.train(was_training)
     maps = torch.cat(maps) if maps else x.new_zeros((0, *x.shape[2:]))
     if not return_scores: return maps
@@ -288,9 +314,11 @@ class Calibration:
     map_threshold: float  # map values above it are called defective
     map_median: float  # median held-out normal map value (calibrated map 0)
     map_settings: dict  # `MapSettings` fields (method included) the map scale was fitted with
-    quantile: float = 0.99  # share of held-out normal scores below `score_threshold`
-    pixel_quantile: float = 0.999  # share of held-out normal map pixels below `map_threshold`
+    false_alarm_rate: float = 0.05  # share of new normal images the score threshold may call anomalous (what was asked)
+    pixel_false_alarm_rate: float = 0.001  # share of normal map pixels above `map_threshold`
     n_images: int = 0  # held-out normal images it was fitted on
+    n_above: int = 0  # of them, how many score above the threshold
+    false_alarm_interval: tuple = (0.0, 1.0)  # where the rate on new normal images lies, with 90% probability (`false_alarm_threshold`)
 
     @property
     def map_method(self) -> str: return self.map_settings["method"]
@@ -319,33 +347,50 @@ class Calibration:
         s = torch.as_tensor(scores, dtype=torch.float64)
         return ((s > self.score_threshold) | ~torch.isfinite(s)).long()
 
+CALIBRATED_MAPS = dict(layers=("pool2", "pool3"), border_pad=0, normal_mean=True)  # a calibrated model's discrepancy maps unless told otherwise: measured on real surfaces in tutorials/real_surfaces
+
+@patch
+def calibrated_map_defaults(self: MKD) -> dict:
+    "`CALIBRATED_MAPS` for this model: only the layers it was trained on (none left: the score's), and a mean normal map only at one input size."
+    layers = tuple(l for l in CALIBRATED_MAPS["layers"] if l in self.config.layers) or None
+    return {**CALIBRATED_MAPS, "layers": layers, "normal_mean": CALIBRATED_MAPS["normal_mean"] and self.config.img_size is not None}
+
 @patch
 @delegates(MapSettings)
 def calibrate(self: MKD,
               held_out,  # held-out normal images (not trained on): a Dataset, DataLoader or images
-              quantile: float = 0.99,  # share of normal scores below the score threshold
-              pixel_quantile: float = 0.999,  # share of normal map pixels below the map threshold
+              false_alarm_rate: float = 0.05,  # share of new normal images the score threshold may call anomalous
+              pixel_false_alarm_rate: float = 0.001,  # share of normal map pixels above the map threshold (the outline in overlays)
               batch_size: int = 8,  # images per pass
               progress: bool = False,  # show a progress bar
-              **kwargs,  # `MapSettings` of the maps to scale (method defaults to "discrepancy")
+              **kwargs,  # `MapSettings` of the maps to scale (default: discrepancy maps with `CALIBRATED_MAPS`)
              ) -> Calibration:
     "Fit the score threshold and the map scale on held-out normal images; stored as `self.calibration` and returned."
-    for name, q in (("quantile", quantile), ("pixel_quantile", pixel_quantile)):
-        if not 0 < check_number(name, q) < 1: raise ValueError(f"{name} must be between 0 and 1, got {q!r}")
-    settings = MapSettings(**{"method": "discrepancy", **kwargs})
+    for name, r in (("false_alarm_rate", false_alarm_rate), ("pixel_false_alarm_rate", pixel_false_alarm_rate)):
+        if not 0 < check_number(name, r) < 1: raise ValueError(f"{name} must be strictly between 0 and 1, got {r!r}")
+    method = kwargs.pop("method", "discrepancy")
+    settings = MapSettings(method, **{**(self.calibrated_map_defaults() if method == "discrepancy" else {}), **kwargs})
     scores, maps = [], []
     for x, idx in tqdm(image_batches(held_out, batch_size), desc="calibrating", disable=not progress, leave=False):
-        m, s = self.localize(self.check_images(x, idx), batch_size=batch_size, return_scores=True, **vars(settings))
+        m, s = self.localize(self.check_images(x, idx), batch_size=batch_size, return_scores=True,
+                             **{**vars(settings), "normal_mean": False})  # the mean normal map is fitted here
         scores.append(s.float().cpu()); maps.append(m.float().cpu())
     if not scores: raise ValueError("no held-out normal images to calibrate on: the data is empty")
+    if settings.normal_mean and len({m.shape[-2:] for m in maps}) > 1:
+        raise ValueError("normal_mean=True needs held-out images of one size: the mean normal map is fitted place by place")
     scores, maps = torch.cat(scores), torch.cat(maps)
-    if len(scores) < 1 / (1 - quantile):
-        warnings.warn(f"calibrated on {len(scores)} held-out normal image{'s' if len(scores) > 1 else ''}: the {quantile:g} quantile "
-                      f"of so few scores is close to their maximum, and new normal images will pass it less often than "
-                      f"{quantile:.0%} of the time; hold out at least {math.ceil(1 / (1 - quantile))} images for this quantile")
-    self.calibration = Calibration(threshold_from_normal(scores, quantile), threshold_from_normal(scores, 0.5),
-                                   threshold_from_normal(maps, pixel_quantile), threshold_from_normal(maps, 0.5),
-                                   vars(settings).copy(), quantile, pixel_quantile, len(scores))
+    if settings.normal_mean:
+        self.normal_map = maps.mean(0).to(self.device)
+        maps = maps - maps.mean(0)
+    t = false_alarm_threshold(scores, false_alarm_rate)
+    if not t["enough"]:
+        warnings.warn(f"calibrated on {len(scores)} held-out normal image{'s' if len(scores) > 1 else ''}: too few for a false-alarm "
+                      f"rate of {false_alarm_rate:g}, so the threshold is their highest score and new normal images will exceed "
+                      f"it about 1 time in {len(scores) + 1}; hold out at least {math.ceil(1 / false_alarm_rate) - 1} images")
+    self.calibration = Calibration(t["threshold"], threshold_from_normal(scores, 0.5),
+                                   threshold_from_normal(maps, 1 - pixel_false_alarm_rate), threshold_from_normal(maps, 0.5),
+                                   vars(settings).copy(), false_alarm_rate, pixel_false_alarm_rate, len(scores), t["n_above"],
+                                   t["interval"])
     return self.calibration
 
 # %% ../nbs/06_core.ipynb #2b3d69a9
@@ -388,6 +433,7 @@ def read_checkpoint(path: str | Path,  # a file written by `MKD.save` (or, with 
         raise ValueError(f"{path} is not an mkd_nb checkpoint ({format!r}){found}")
     if missing := [k for k in keys if k not in ckpt]: raise ValueError(f"{path} is an incomplete checkpoint: no {missing}")
     if not isinstance(ckpt["config"], dict): raise ValueError(f"{path} is a damaged checkpoint: its config is not a dict")
+    ckpt["config"].setdefault("crop", True)  # mkd_nb 0.1 centre-cropped every image file
     if unknown := set(ckpt["config"]) - {f.name for f in fields(MKDConfig)}:
         raise ValueError(f"{path} was written by mkd_nb {ckpt['version']} with settings this version does not know: {sorted(unknown)}")
     return ckpt
@@ -403,7 +449,8 @@ def save(self: MKD,
         raise ValueError(f"not saving {path}: the cloner's {bad[:3]} hold NaN or infinite values")
     ckpt = {"format": CHECKPOINT_FORMAT, "version": MKD_NB_VERSION, "config": asdict(self.config),
             "source_fingerprint": fingerprint(self.source), "trained_epochs": self.trained_epochs, "cloner": state,
-            "calibration": None if self.calibration is None else asdict(self.calibration)}
+            "calibration": None if self.calibration is None else asdict(self.calibration),
+            "normal_map": None if self.normal_map is None else self.normal_map.float().cpu()}
     return atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
 
 @patch
@@ -425,6 +472,11 @@ def load_weights(self: MKD, path: str | Path) -> MKD:
     calibration = ckpt.get("calibration")  # absent from older checkpoints, None when never calibrated
     if calibration is not None and "normalize" in calibration.get("map_settings", {}):  # mkd_nb 0.1's name of scale_per_image
         calibration["map_settings"]["scale_per_image"] = calibration["map_settings"].pop("normalize")
+    if calibration is not None and "quantile" in calibration:  # mkd_nb 0.1's quantiles of normal values, as rates
+        calibration["false_alarm_rate"] = round(1 - calibration.pop("quantile"), 12)
+        calibration["pixel_false_alarm_rate"] = round(1 - calibration.pop("pixel_quantile", 0.999), 12)
+    normal_map = ckpt.get("normal_map")  # absent from older checkpoints
+    self.normal_map = None if normal_map is None else normal_map.to(self.device, self.dtype)
     try: self.calibration = None if calibration is None else Calibration(**calibration)
     except TypeError as e: raise ValueError(f"{path}: its calibration does not fit this version of mkd_nb: {e}") from e
     except ValueError as e: raise ValueError(f"{path} is damaged: {e}") from None

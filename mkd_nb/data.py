@@ -214,6 +214,7 @@ class MVTecAD(Dataset):
                  img_size: int = 128,  # side of the square images
                  mask_size: int | str | None = None,  # side of the masks: None (= img_size), an int, or "original"
                  soft_masks: bool = False,  # resize masks bilinearly and keep them soft (weights in [0, 1]), as the reference code; False: nearest, 0 or 1
+                 crop: bool = False,  # resize the shorter side and centre-crop, as the reference code; False: resize the whole image (and its mask), keeping all of it
                 ):
         if split not in ("train", "test"): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         img_size = check_integer("img_size", img_size)
@@ -224,6 +225,7 @@ class MVTecAD(Dataset):
             raise FileNotFoundError(f"no MVTec AD category folder {folder}; categories found in {root}: {found}")
         if not (folder / split).is_dir(): raise FileNotFoundError(f"{folder / split} is missing")
         self.category, self.img_size, self.soft_masks = category, img_size, bool(soft_masks)
+        self.crop = Preset("mvtec", img_size, img_size, crop=crop).crop  # checked now, not at the first image
         self.samples = []  # (image path, defect type, mask path or None)
         if split == "test" and (loose := list_images(folder / split, recursive=False)):
             raise ValueError(f"{folder / split} holds images directly ({loose[0].name}, ...): in the MVTec AD layout they "
@@ -239,10 +241,14 @@ class MVTecAD(Dataset):
         if not self.samples: raise FileNotFoundError(f"no images in {folder / split}/{'good' if split == 'train' else '*'}")
         self.defect_types = sorted({d for _, d, _ in self.samples})
         self.labels = torch.tensor([int(d != "good") for _, d, _ in self.samples])
-        self.transform = preset_transform(Preset("mvtec", img_size, img_size))
-        self.mask_transform = transforms.PILToTensor() if mask_size == "original" else transforms.Compose([
-            transforms.Resize(mask_size, interpolation=transforms.InterpolationMode.BILINEAR if soft_masks else transforms.InterpolationMode.NEAREST),
-            transforms.CenterCrop(mask_size), transforms.PILToTensor()])
+        self.transform = preset_transform(Preset("mvtec", img_size, img_size, crop=self.crop))
+        self.mask_size = mask_size
+
+    def prepared_mask(self, mask: Image.Image) -> Tensor:
+        "A mask (PIL, mode L) resized and cropped exactly as its image is, at the dataset's mask size, as a (H, W) uint8 tensor."
+        if self.mask_size == "original": return transforms.functional.pil_to_tensor(mask)[0]
+        filter = "bilinear" if self.soft_masks else "nearest"
+        return torch.from_numpy(np.asarray(resize_image(mask, self.mask_size, crop=self.crop, interpolation=filter)).copy())
 
     def __len__(self): return len(self.samples)
 
@@ -254,7 +260,7 @@ class MVTecAD(Dataset):
             raise ValueError(f"mask {mask_path} is {mask.size[0]}x{mask.size[1]} pixels but its image {path} is "
                              f"{img.size[0]}x{img.size[1]}")
         mask = (mask.point(lambda v: 255 * (v > 0)) if self.soft_masks else mask)  # defect pixels at full weight before resizing
-        mask = self.mask_transform(mask)[0]
+        mask = self.prepared_mask(mask)
         return self.transform(img), int(self.labels[i]), mask.float() / 255 if self.soft_masks else (mask > 0).float()
 
 # %% ../nbs/01_data.ipynb #250acb70

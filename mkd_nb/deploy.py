@@ -74,6 +74,7 @@ class OnnxDetector:
         self.path, self.metadata = path, {k: json.loads(v) for k, v in meta.items()}  # every value is JSON
         m = self.metadata
         self.img_size, self.calibration, self.calibrated_maps = m["img_size"], m["calibration"], m["calibrated_maps"]
+        self.crop = m["config"].get("crop", True)  # how image files become its square input (files of mkd_nb 0.1: centre crops)
         self.fingerprint = m["model_fingerprint"]  # the cloner's, as `mkd_nb.core.fingerprint` gives it
         batch = self.session.get_inputs()[0].shape[0]
         self.batch = batch if isinstance(batch, int) else None  # a file exported without --dynamic-batch takes this many images

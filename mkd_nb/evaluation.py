@@ -20,11 +20,12 @@ from .core import MKD
 from .data import as_dataset, batch_fields
 from .localization import MapSettings
 from .metrics import (Detection, MetricUndefined, aupro, defect_pixels, f1_max, image_auroc, paper_pixel_auroc,
-                            pixel_auroc, precision_recall_at, has_soft_weights, threshold_from_normal)
+                            pixel_auroc, precision_recall_at, has_soft_weights, false_alarm_threshold,
+                            threshold_from_normal)
 
 # %% auto #0
-__all__ = ['METRICS', 'TABLE_COLUMNS', 'dataset_labels', 'detect', 'value_or_reason', 'metrics_table', 'wide_metrics',
-           'Evaluation', 'scores_and_maps', 'evaluate']
+__all__ = ['METRICS', 'AT_THRESHOLD', 'TABLE_COLUMNS', 'dataset_labels', 'detect', 'value_or_reason', 'metrics_table',
+           'wide_metrics', 'Evaluation', 'scores_and_maps', 'evaluate']
 
 # %% ../nbs/08_evaluation.ipynb #ef09a307
 def dataset_labels(data) -> np.ndarray:
@@ -46,7 +47,9 @@ def detect(mkd: MKD,  # trained model
     return Detection(name, torch.cat(scores).numpy(), torch.cat(labels).numpy())
 
 # %% ../nbs/08_evaluation.ipynb #2bce7f75
-METRICS = ("image_auroc", "image_f1_max", "image_f1", "pixel_auroc", "aupro", "pixel_f1_max", "pixel_f1", "paper_pixel_auroc")
+METRICS = ("image_auroc", "image_f1_max", "image_f1", "image_recall", "image_false_alarm_rate",
+           "pixel_auroc", "aupro", "pixel_f1_max", "pixel_f1", "pixel_recall", "pixel_false_alarm_rate", "paper_pixel_auroc")
+AT_THRESHOLD = ("f1", "recall", "false_alarm_rate")  # what metrics_table reports at a given threshold, for images and pixels
 TABLE_COLUMNS = ("defect_type", "metric", "value", "n_images", "n_good", "n_defective", "note")
 
 def value_or_reason(fn,  # a function of `mkd_nb.metrics`
@@ -56,10 +59,12 @@ def value_or_reason(fn,  # a function of `mkd_nb.metrics`
     try: return fn(*args), ""
     except MetricUndefined as e: return None, str(e)
 
-def _f1_at(values, labels, threshold: float) -> float:
-    "F1 of flagging `values > threshold` as anomalous; undefined without anomalous samples."
-    if not (np.asarray(labels) > 0).any(): raise MetricUndefined("F1 is not defined without anomalous samples")
-    return precision_recall_at(values, labels, threshold)["f1"]
+def _at_threshold(values, labels, threshold: float, what: str) -> float:
+    "F1, recall or false-alarm rate (`AT_THRESHOLD`) of flagging `values > threshold` as anomalous, where the labels define it."
+    truth = defect_pixels(labels)
+    if what != "false_alarm_rate" and not truth.any(): raise MetricUndefined(f"{what} is not defined without anomalous samples")
+    if what == "false_alarm_rate" and truth.all(): raise MetricUndefined("the false-alarm rate is not defined without normal samples")
+    return precision_recall_at(values, labels, threshold)[what]
 
 # %% ../nbs/08_evaluation.ipynb #ff5a95fa
 def metrics_table(scores,  # (N,) anomaly scores of the test images
@@ -67,8 +72,8 @@ def metrics_table(scores,  # (N,) anomaly scores of the test images
                   maps,  # (N, H, W) anomaly maps at the masks' resolution, on one scale for all images
                   masks,  # (N, H, W) ground truth: binary (non-zero is defective) or soft weights in [0, 1] (`MVTecAD(soft_masks=True)`)
                   defect_types=None,  # (N,) defect type of each image, "good" for the good ones (None: all images only)
-                  score_threshold: float | None = None,  # image_f1 calls scores above it anomalous (None: no image_f1)
-                  map_threshold: float | None = None,  # pixel_f1 calls map values above it defective (None: no pixel_f1)
+                  score_threshold: float | None = None,  # image_f1, image_recall and image_false_alarm_rate call scores above it anomalous (None: none of them)
+                  map_threshold: float | None = None,  # pixel_f1, pixel_recall and pixel_false_alarm_rate call map values above it defective (None: none of them)
                   no_score_threshold: str = "no score threshold given",  # the note of image_f1 without a score threshold
                   no_map_threshold: str = "no map threshold given",  # the note of pixel_f1 without a map threshold
                   maps_scaled_per_image: bool = False,  # the maps were scaled to [0, 1] per image: paper_pixel_auroc thresholds them as they are, as the reference (else it min-max scales them first)
@@ -87,17 +92,19 @@ def metrics_table(scores,  # (N,) anomaly scores of the test images
             raise ValueError(f"{int(wrong.sum())} labels disagree with the defect types (label 1 for every type but 'good')")
         subsets += [(d, (types == d) | (types == "good")) for d in sorted(set(types) - {"good"})]
     def at(threshold, missing, values, truth):
-        return (None, missing) if threshold is None else value_or_reason(_f1_at, values, truth, threshold)
+        return {what: (None, missing) if threshold is None else value_or_reason(_at_threshold, values, truth, threshold, what)
+                for what in AT_THRESHOLD}
     rows = []
     for name, keep in subsets:
         s, y, m, gt, w = scores[keep], labels[keep], maps[keep], masks[keep], weights[keep]
         values = {"image_auroc": value_or_reason(image_auroc, s, y), "image_f1_max": value_or_reason(f1_max, s, y),
-                  "image_f1": at(score_threshold, no_score_threshold, s, y),
+                  **{f"image_{k}": v for k, v in at(score_threshold, no_score_threshold, s, y).items()},
                   "pixel_auroc": value_or_reason(pixel_auroc, m, gt), "aupro": value_or_reason(aupro, m, gt),
-                  "pixel_f1_max": value_or_reason(f1_max, m, gt), "pixel_f1": at(map_threshold, no_map_threshold, m, gt),
+                  "pixel_f1_max": value_or_reason(f1_max, m, gt),
+                  **{f"pixel_{k}": v for k, v in at(map_threshold, no_map_threshold, m, gt).items()},
                   "paper_pixel_auroc": value_or_reason(partial(paper_pixel_auroc, soft_masks=soft, min_max=not maps_scaled_per_image), m, w)}
         counts = {"n_images": int(keep.sum()), "n_good": int((y == 0).sum()), "n_defective": int((y == 1).sum())}
-        rows += [{"defect_type": name, "metric": k, "value": v, **counts, "note": note} for k, (v, note) in values.items()]
+        rows += [{"defect_type": name, "metric": k, "value": values[k][0], **counts, "note": values[k][1]} for k in METRICS]
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)).astype({"value": float})
 
 def wide_metrics(table: pd.DataFrame,  # a table of `metrics_table`
@@ -169,14 +176,16 @@ def scores_and_maps(mkd: MKD,  # a trained model
 def evaluate(mkd: MKD,  # a trained model
              data,  # test set with (image, label, mask) items, e.g. `MVTecAD(root, category, "test")`
              held_out=None,  # held-out normal images (not trained on) to choose thresholds from
-             quantile: float = 0.99,  # share of held-out normal scores / pixels below the thresholds
+             false_alarm_rate: float = 0.05,  # share of new normal images the score threshold may call anomalous (`false_alarm_threshold`)
+             pixel_false_alarm_rate: float = 0.001,  # share of held-out normal map pixels above the map threshold
              batch_size: int = 8,  # images per pass
              progress: bool = False,  # show a progress bar
              defect_types=None,  # defect type of each test image ("good" for good ones) for per-type rows (None: all images only)
              **kwargs) -> Evaluation:
     "Every metric of `metrics_table` for `mkd` on `data`, with thresholds from `held_out`."
     settings = MapSettings(**kwargs)
-    if not 0 <= quantile <= 1: raise ValueError(f"quantile must be in [0, 1], got {quantile!r}")
+    for name, rate in (("false_alarm_rate", false_alarm_rate), ("pixel_false_alarm_rate", pixel_false_alarm_rate)):
+        if not 0 < rate < 1: raise ValueError(f"{name} must be strictly between 0 and 1, got {rate!r}")
     r = scores_and_maps(mkd, data, settings, batch_size, with_masks=True, progress=progress)
     labels, notes = r["labels"], []
     if (disagree := int((defect_pixels(r["masks"]).reshape(len(labels), -1).any(1) != (labels == 1)).sum())):
@@ -185,7 +194,8 @@ def evaluate(mkd: MKD,  # a trained model
     no_threshold = "no held-out normal data given: no thresholds chosen"
     if held_out is not None:
         held = scores_and_maps(mkd, held_out, settings, batch_size, progress=progress)
-        score_threshold, map_threshold = threshold_from_normal(held["scores"], quantile), threshold_from_normal(held["maps"], quantile)
+        score_threshold = false_alarm_threshold(held["scores"], false_alarm_rate)["threshold"]
+        map_threshold = threshold_from_normal(held["maps"], 1 - pixel_false_alarm_rate)
         if labels.any(): image_at = precision_recall_at(r["scores"], labels, score_threshold)
         if r["masks"].any(): pixel_at = precision_recall_at(r["maps"], r["masks"], map_threshold)
     table = metrics_table(r["scores"], labels, r["maps"], r["masks"], defect_types, score_threshold, map_threshold,

@@ -15,7 +15,6 @@ from .files import atomic_write
 from .checks import check_integer
 from .core import MKD, MKD_NB_VERSION, fingerprint
 from .deploy import ONNX_FORMAT, ONNX_INPUT, ONNX_OUTPUTS, check_exportable
-from .localization import discrepancy_maps
 from .predict import model_outputs
 
 # %% auto #0
@@ -37,11 +36,8 @@ class DetectorGraph(nn.Module):
         self.names = [n for n in ONNX_OUTPUTS if mkd.calibration is not None or n not in ("calibrated_scores", "decisions")]
 
     def forward(self, images: torch.Tensor) -> tuple:
-        c = self.mkd.config
-        preds, feats = self.mkd.features(images)  # one pass for the map and the score, as `MKD.localize`
-        maps = discrepancy_maps(preds, feats, images.shape[-2:], self.settings, c.lam, c.weighting)
-        scores = self.mkd.scores_of(preds, feats).float()
-        out = model_outputs(maps, scores, self.mkd.calibration, self.calibrated_maps)
+        maps, scores = self.mkd.discrepancy(images, self.settings)  # the map and the score as `MKD.localize` makes them
+        out = model_outputs(maps, scores.float(), self.mkd.calibration, self.calibrated_maps)
         return tuple(out[n] for n in self.names)
 
 # %% ../nbs/16_export.ipynb #cca93035
@@ -80,7 +76,7 @@ def export_onnx(model,  # a trained model (an `MKD`) or its checkpoint file, e.g
     proto, cal = program.model_proto, mkd.calibration
     metadata = {"format": ONNX_FORMAT, "mkd_nb_version": MKD_NB_VERSION, "img_size": img_size, "source": mkd.config.source,
                 "score_threshold": None if cal is None else cal.score_threshold,
-                "false_alarm_rate": None if cal is None else round(1 - cal.quantile, 12),  # share of normal images called anomalous
+                "false_alarm_rate": None if cal is None else cal.false_alarm_rate,  # share of new normal images the threshold may call anomalous
                 "method": method, "map_settings": vars(graph.settings), "calibrated_maps": graph.calibrated_maps,
                 "calibration": None if cal is None else asdict(cal), "config": asdict(mkd.config),
                 "model_fingerprint": fingerprint(mkd.cloner), "trained_epochs": mkd.trained_epochs,

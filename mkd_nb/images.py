@@ -15,8 +15,8 @@ from .files import atomic_write
 
 # %% auto #0
 __all__ = ['HIGH_BIT_DEPTH', 'INTERPOLATIONS', 'IMAGE_EXTENSIONS', 'MAX_PIXELS', 'DRAFT_OVERSAMPLING', 'standard_mode',
-           'image_array', 'resize_image', 'open_image', 'read_image', 'list_images', 'find_images', 'as_array',
-           'outline_of', 'colorize', 'overlay', 'overlay_panel', 'save_png']
+           'image_array', 'resize_image', 'image_size', 'map_over_image', 'open_image', 'read_image', 'list_images',
+           'find_images', 'as_array', 'outline_of', 'colorize', 'overlay', 'overlay_panel', 'save_png']
 
 # %% ../nbs/00_images.ipynb #75ab932d
 HIGH_BIT_DEPTH = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # PIL modes of 16-bit (and 32-bit integer) pixels
@@ -67,6 +67,30 @@ def resize_image(img: Image.Image,  # any PIL image
     if (w, h) == (img_size, img_size): return img
     top, left = int(round((h - img_size) / 2.0)), int(round((w - img_size) / 2.0))
     return img.crop((left, top, left + img_size, top + img_size))
+
+# %% ../nbs/00_images.ipynb #032fdc1c
+def image_size(path: str | Path,  # an image file
+              ) -> tuple[int, int]:
+    "(width, height) of the image at `path` as `open_image` gives it (EXIF orientation applied), read from its header."
+    try:
+        with Image.open(path) as img: w, h, turned = *img.size, img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    except Exception as e: raise ValueError(f"cannot read image {path}: {_why(e)}") from None
+    return (h, w) if turned else (w, h)
+
+def map_over_image(anomaly_map,  # (S, S) anomaly map over the model's square input
+                   size: tuple,  # (width, height) of the image it was made from
+                   crop: bool = False,  # the model saw the centre crop (True) or the whole image, resized (False)
+                  ) -> np.ndarray:
+    "The map at the image's own size and aspect: resized back (bilinear); with `crop`, over the centre square only, NaN (not seen) elsewhere."
+    a, (w, h) = np.asarray(anomaly_map, dtype=np.float32), size  # a CPU tensor or an array
+    if a.ndim != 2: raise ValueError(f"an anomaly map has shape (H, W), got {a.shape}")
+    back = lambda wh: np.asarray(Image.fromarray(a, mode="F").resize(wh, Image.Resampling.BILINEAR))
+    if not crop: return back((w, h))
+    side = min(w, h)
+    left, top = int(round((w - side) / 2.0)), int(round((h - side) / 2.0))
+    out = np.full((h, w), np.nan, np.float32)
+    out[top:top + side, left:left + side] = back((side, side))
+    return out
 
 # %% ../nbs/00_images.ipynb #ff7cdb18
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")

@@ -108,9 +108,10 @@ class MapSettings:
     layers: tuple | None = None  # the layers whose loss the gradient methods attribute, or the discrepancy compares (None: the score's)
     terms: str = "direction"  # discrepancy: "direction" (1 - cosine over channels), "value" (squared error) or "loss" (both, as the score weighs them)
     combine: str = "sum"  # discrepancy: how the layers' maps are combined, "sum" or "product"
-    border_pad: int = 0  # gradient methods: extend the image by this many pixels (repeating its edge) before attributing, then crop; 0: the paper's
+    border_pad: int = 0  # extend the image by this many pixels (repeating its edge) before attributing or comparing, then crop: the networks' zero padding falls outside the image; 0: the paper's
     smoothgrad_average: str = "gradients"  # SmoothGrad: average the copies' |gradients| ("gradients", ours) or their scaled heat maps ("maps", the reference code's)
     gaussian_border: str = "mirror"  # how the Gaussian extends the map at its border: "mirror" (ours) or "reflect" (scipy's default, the reference's)
+    normal_mean: bool = False  # discrepancy: subtract, place by place, the mean map of held-out normal images (fitted by `MKD.calibrate`)
 
     def __post_init__(self):
         if self.method not in LOCALIZATION_METHODS:
@@ -123,8 +124,6 @@ class MapSettings:
         if self.gaussian_sigma is not None: self.gaussian_sigma = check_number("gaussian_sigma", self.gaussian_sigma)
         if self.scale_per_image is None: self.scale_per_image = self.method in ATTRIBUTION_METHODS
         self.border_pad = check_integer("border_pad", self.border_pad, 0)
-        if self.border_pad and self.method not in ATTRIBUTION_METHODS:
-            raise ValueError(f"border_pad applies to the gradient methods {ATTRIBUTION_METHODS}, not to {self.method!r}")
         if self.layers is not None:
             self.layers = (self.layers,) if isinstance(self.layers, str) else tuple(self.layers)
             if not self.layers: raise ValueError("layers must name at least one layer, or be None for the score's layers")
@@ -136,6 +135,8 @@ class MapSettings:
         if self.noise_rule != "input_range" and not (self.method == "smoothgrad" and self.smoothgrad_average == "maps"):
             raise ValueError(f"noise_rule={self.noise_rule!r} draws each image's noise from its own range, as the reference "
                              "code's SmoothGrad does: it needs method='smoothgrad' with smoothgrad_average='maps'")
+        if self.normal_mean and self.method != "discrepancy":
+            raise ValueError(f"normal_mean applies to the discrepancy map, not to {self.method!r}")
         if self.gaussian_border not in GAUSSIAN_BORDERS:
             raise ValueError(f"gaussian_border must be one of {GAUSSIAN_BORDERS}, got {self.gaussian_border!r}")
 

@@ -6,16 +6,19 @@
 from __future__ import annotations
 from dataclasses import dataclass
 from functools import reduce
+import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
+from scipy.stats import beta
 from sklearn.metrics import auc, precision_recall_curve, roc_auc_score
 
 # %% auto #0
 __all__ = ['MAX_QUANTILE_VALUES', 'MetricUndefined', 'image_auroc', 'Detection', 'has_soft_weights', 'defect_pixels', 'f1_max',
-           'threshold_from_normal', 'precision_recall_at', 'pixel_auroc', 'pro_curve', 'aupro', 'paper_pixel_auroc']
+           'threshold_from_normal', 'precision_recall_at', 'false_alarm_threshold', 'pixel_auroc', 'pro_curve', 'aupro',
+           'paper_pixel_auroc']
 
 # %% ../nbs/07_metrics.ipynb #7d907911
 class MetricUndefined(ValueError):
@@ -91,14 +94,30 @@ def precision_recall_at(values,  # scores (N,) or maps (N, H, W)
                         labels,  # labels (N,) or masks (N, H, W), non-zero for anomalous
                         threshold: float,  # values above it are flagged as anomalous
                        ) -> dict:
-    "Precision, recall and F1 of flagging `values > threshold` as anomalous."
+    "Precision, recall, F1 and false-alarm rate (the share of normal values flagged) of flagging `values > threshold` as anomalous."
     values, labels = _flat(values, labels)
     flagged = values > threshold
     tp = int((flagged & labels).sum())
     precision = tp / max(int(flagged.sum()), 1)
     recall = tp / max(int(labels.sum()), 1)
     return {"threshold": threshold, "precision": precision, "recall": recall,
-            "f1": 2 * precision * recall / max(precision + recall, 1e-12)}
+            "f1": 2 * precision * recall / max(precision + recall, 1e-12),
+            "false_alarm_rate": int((flagged & ~labels).sum()) / max(int((~labels).sum()), 1)}
+
+# %% ../nbs/07_metrics.ipynb #c847f42c
+def false_alarm_threshold(normal,  # anomaly scores of held-out normal images only (not trained on), one per image
+                          rate: float = 0.05,  # share of new normal images the threshold may call anomalous
+                          confidence: float = 0.9,  # probability that the interval holds the rate the threshold will have
+                         ) -> dict:
+    "A threshold that new normal images exceed at most `rate` of the time, from held-out normal scores, with how sure that is."
+    if not 0 < rate < 1: raise ValueError(f"the false-alarm rate must be strictly between 0 and 1, got {rate!r}")
+    v = np.sort(_flat(normal))
+    if len(v) == 0: raise ValueError("no normal scores to choose a threshold from")
+    n, k = len(v), math.ceil((len(v) + 1) * (1 - rate))  # the threshold's rank among the held-out scores
+    enough, k = k <= n, min(k, n)
+    lo, hi = beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], n + 1 - k, k)
+    return {"threshold": float(v[k - 1]), "rate": rate, "n_normal": n, "n_above": int((v > v[k - 1]).sum()),
+            "enough": bool(enough), "interval": (float(lo), float(hi))}
 
 # %% ../nbs/07_metrics.ipynb #4b85a96e
 def _maps_and_masks(maps, masks, soft: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -40,15 +40,14 @@ def plot_score_histograms(detections: list[Detection],  # runs to draw, one pane
                           ncols: int = 5,  # panels per row
                           title: str = "anomaly scores of the test images",  # the figure's title
                          ):
-    "Histograms of the scores of normal and anomalous test images, one panel per run; returns the figure."
+    "Histograms (counts) of the scores of normal and anomalous test images, one panel per run; returns the figure."
     if not detections: raise ValueError("no detections to draw")
     nrows, ncols = -(-len(detections) // ncols), min(ncols, len(detections))
     fig, axs = plt.subplots(nrows, ncols, figsize=(3 * ncols, 2.6 * nrows), squeeze=False)
     for ax, d in zip(axs.flat, detections):
         kind = np.where(d.labels == 1, "anomalous", "normal")
-        sns.histplot(x=d.scores, hue=kind, hue_order=["normal", "anomalous"], stat="density", common_norm=False,
-                     bins=30, element="step", ax=ax)
-        ax.set(title=f"{d.name} (AUROC {d.auroc:.3f})", xlabel="score", ylabel="")
+        sns.histplot(x=d.scores, hue=kind, hue_order=["normal", "anomalous"], stat="count", bins=30, element="step", ax=ax)
+        ax.set(title=f"{d.name} (AUROC {d.auroc:.3f})", xlabel="score", ylabel="images")
     for ax in axs.flat[len(detections):]: ax.axis("off")
     fig.suptitle(title); fig.tight_layout()
     return fig
@@ -57,7 +56,7 @@ def plot_score_histograms(detections: list[Detection],  # runs to draw, one pane
 def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array (or a list of (3, H, W) images)
               maps,  # (B, H, W) anomaly maps, e.g. from `MKD.localize` or `Evaluation.maps`
               masks=None,  # (B, H, W) ground truth, non-zero on defects (None: no ground-truth panel)
-              titles: list[str] | None = None,  # one title per image, above each of its panels
+              titles: list[str] | None = None,  # one title per image, at the start of its row
               outlines=None,  # (B, H, W) boolean masks of the pixels called defective, outlined on the heat map (None: none)
               value_range: tuple | None = None,  # (low, high) of the colour scale for every map (None: each map's own minimum and maximum)
               heat_title: str = "heat map",  # name of the heat-map panel, e.g. its scale
@@ -69,16 +68,16 @@ def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array (or
     if titles is not None and len(titles) != len(images): raise ValueError(f"need one title per image, got {len(titles)} for {len(images)} images")
     low, high = value_range if value_range is not None else (None, None)
     n, cols = len(images), 3 if masks is not None else 2
-    fig, axs = plt.subplots(n, cols, figsize=(2.4 * cols, 2.6 * n), squeeze=False)
+    fig, axs = plt.subplots(n, cols, figsize=(2.6 * cols, 2.5 * n + 0.4), squeeze=False)
     for i in range(n):
         img = as_array(images[i]).transpose(1, 2, 0)
         panels = [("image", img, {})]
         if masks is not None: panels.append(("ground truth", as_array(masks[i]), {"cmap": "gray", "vmin": 0, "vmax": 1}))
         panels.append((heat_title, img, {}))
         for ax, (name, data, kw) in zip(axs[i], panels):
-            ax.imshow(data, **kw); ax.axis("off")
-            lines = ([] if titles is None else [titles[i]]) + textwrap.wrap(name, 30)
-            ax.set_title("\n".join(lines), fontsize=8)
+            ax.imshow(data, **kw); ax.set_xticks([]); ax.set_yticks([])
+            if i == 0: ax.set_title("\n".join(textwrap.wrap(name, 28)), fontsize=8)  # the panels' names head their columns
+        if titles is not None: axs[i, 0].set_ylabel("\n".join(textwrap.wrap(titles[i], 24)), fontsize=8)  # the image's title starts its row
         heat_ax = axs[i, -1]
         extent = heat_ax.images[0].get_extent()  # the map is stretched over the image
         heat_ax.imshow(as_array(maps[i]), cmap=cmap, alpha=alpha, vmin=low, vmax=high, extent=extent)

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .files import append_rows, atomic_write, folder_lock, output_folder
 from .checks import check_integer
-from .images import MAX_PIXELS, as_array, find_images, overlay_panel, read_image, save_png
+from .images import MAX_PIXELS, as_array, find_images, image_size, map_over_image, overlay_panel, read_image, save_png
 
 # %% auto #0
 __all__ = ['PREDICTION_OUTPUTS', 'PREDICTION_COLUMNS', 'BACKENDS', 'save_map', 'model_outputs', 'TorchDetector', 'predict_images']
@@ -33,17 +33,21 @@ def save_map(anomaly_map,  # (H, W) anomaly map, a tensor or an array
     if a.ndim != 2: raise ValueError(f"an anomaly map has shape (H, W), got {a.shape}")
     return atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format="TIFF"))
 
-def _notes(cal: dict | None, method: str, size: str, calibrated_maps: bool) -> list[str]:
+def _notes(cal: dict | None, method: str, size: str, calibrated_maps: bool, crop: bool) -> list[str]:
     "What the outputs mean for a model with calibration `cal` (a `Calibration` as a dict) and this method, one line each."
-    notes = [f"anomaly maps: method {method!r}, at the model's input resolution ({size}), "
-             "over the image as the model saw it (resized, centre-cropped if not square); "
-             "anomaly_maps/*.tiff hold the raw float32 values"]
+    seen = ("the centre square of each image (the model was trained on centre crops): outside it the maps are NaN, not examined"
+            if crop else "the whole image, resized to the model's square and back")
+    notes = [f"anomaly maps: method {method!r}, made at the model's input resolution ({size}) over {seen}; "
+             "anomaly_maps/*.tiff hold the raw float32 values at each image's own size"]
     if cal is None:
         notes.append("this model has no calibration: calibrated_score and decision are empty; calibrate it "
                      "(MKD.calibrate on held-out normal images, then save) to get a threshold")
     else:
-        notes.append(f"decision 1 (anomalous): score > {cal['score_threshold']:.6g} (or not a number), the {cal['quantile']:g} quantile of "
-                     f"the scores of {cal['n_images']} held-out normal images; calibrated_score: 0 at their median, 0.5 at the threshold")
+        lo, hi = cal["false_alarm_interval"]
+        notes.append(f"decision 1 (anomalous): score > {cal['score_threshold']:.6g} (or not a number), chosen so that new normal "
+                     f"images are called anomalous at most {cal['false_alarm_rate']:g} of the time, from the scores of {cal['n_images']} "
+                     f"held-out normal images ({cal['n_above']} above it; the rate lies in [{lo:.3f}, {hi:.3f}] with 90% probability); "
+                     "calibrated_score: 0 at their median, 0.5 at the threshold")
     if calibrated_maps:
         notes.append(f"overlays: heat map scaled by the calibration (0 at the normal median pixel, 0.5 at the map threshold "
                      f"{cal['map_threshold']:.6g}, 1 at twice the threshold's distance from the median); white outline where the map is above the threshold")
@@ -97,7 +101,7 @@ class TorchDetector:
         from mkd_nb.core import fingerprint
         self.mkd, self.method = mkd, method
         self.settings, threshold = mkd.map_settings_for(method)  # raw maps unless calibrated for `method`: TIFFs compare across images
-        self.calibrated_maps, self.img_size = threshold is not None, mkd.config.img_size
+        self.calibrated_maps, self.img_size, self.crop = threshold is not None, mkd.config.img_size, mkd.config.crop
         self.calibration = None if mkd.calibration is None else asdict(mkd.calibration)
         self.fingerprint = fingerprint(mkd.cloner)
 
@@ -118,7 +122,6 @@ def predict_images(model,  # a trained model (an `MKD`) or its checkpoint file, 
                    overwrite: bool = False,  # replace the predictions already in --out
                    resume: bool = False,  # continue an interrupted prediction in --out: the images it has rows for are kept
                    relative_to: str | Path | None = None,  # name outputs by the images' paths below this folder (default: below each folder given)
-                   crop: bool = True,  # centre-crop non-square images, as the training data (--no-crop: resize the whole image)
                    max_pixels: int = MAX_PIXELS,  # refuse images with more pixels than this
                    device: str | None = "auto",  # where the model runs: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps (--backend onnx: auto, cpu, cuda, cuda:N)
                    backend: str = "torch",  # what runs the model: torch (PyTorch) or onnx (onnxruntime on a file from mkd_export; needs no PyTorch)
@@ -151,16 +154,22 @@ def predict_images(model,  # a trained model (an `MKD`) or its checkpoint file, 
             except SourceWeightsUnavailable as e: raise ValueError(f"{model}: its source weights cannot be had: {e}") from None
         detector = TorchDetector(model, method)
     with folder_lock(out):
-        return _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, crop, max_pixels, progress,
-                        dict(model=detector.fingerprint, method=method, crop=crop, max_pixels=max_pixels, backend=backend,
+        return _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, max_pixels, progress,
+                        dict(model=detector.fingerprint, method=method, crop=detector.crop, max_pixels=max_pixels, backend=backend,
                              relative_to=None if relative_to is None else str(Path(relative_to).expanduser().resolve())))
 
-def _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, crop, max_pixels, progress, options) -> pd.DataFrame:
+def _shown(x: np.ndarray, heat: np.ndarray, size: tuple) -> tuple[np.ndarray, np.ndarray]:
+    "The model's square input and heat map stretched back to the aspect of an image of `size` (W, H), its shorter side kept."
+    k = x.shape[-1] / min(size)
+    wh = (max(1, round(size[0] * k)), max(1, round(size[1] * k)))
+    return np.stack([map_over_image(c, wh) for c in x]).clip(0, 1), map_over_image(heat, wh)
+
+def _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, max_pixels, progress, options) -> pd.DataFrame:
     "`predict_images` once its inputs are checked, its model (a `TorchDetector` or an `OnnxDetector`) is loaded and it holds its folder."
     say = tqdm.write if progress else (lambda *a, **k: None)
     done = _done_rows(out, options) if resume else set()
     if resume and (out / "skipped.csv").exists(): done |= set(pd.read_csv(out / "skipped.csv", dtype={"file": str})["file"])
-    cal, size, calibrated_maps = detector.calibration, detector.img_size, detector.calibrated_maps
+    cal, size, calibrated_maps, crop = detector.calibration, detector.img_size, detector.calibrated_maps, detector.crop
     todo, bad = [], []
     for path, rel in tqdm([(p, r) for p, r in images if r not in done], desc="checking images", disable=not progress, leave=False):
         try: read_image(path, size, crop, max_pixels)  # every image is read once before the first row is written
@@ -175,7 +184,7 @@ def _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, cro
         for rel, why in bad: say(f"skipped {why}")
     if not todo and not done:
         raise ValueError(f"no image could be read: all {len(bad)} were skipped (listed in {out / 'skipped.csv'})")
-    notes = _notes(cal, detector.method, "each image's own size" if size is None else f"{size}x{size}", calibrated_maps)
+    notes = _notes(cal, detector.method, "each image's own size" if size is None else f"{size}x{size}", calibrated_maps, crop)
     atomic_write(out / "notes.txt", lambda tmp: Path(tmp).write_text("\n".join(notes) + "\n"))
     for line in notes: say(line)
     if done: say(f"resuming: {len(done)} images already done in {out}")
@@ -184,9 +193,10 @@ def _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, cro
         if not batch: return
         o, rows = detector(np.stack([x for *_, x in batch])), []
         for i, (path, rel, x) in enumerate(batch):
-            stem, heat = Path(rel).with_suffix("").as_posix(), o["heat"][i]
-            save_png(overlay_panel(x, heat, heat > 0.5 if calibrated_maps else None), out / "overlays" / f"{stem}.png")
-            save_map(o["maps"][i], out / "anomaly_maps" / f"{stem}.tiff")
+            stem, heat, own = Path(rel).with_suffix("").as_posix(), o["heat"][i], None if size is None else image_size(path)
+            shown, heat = (x, heat) if own is None or crop else _shown(x, heat, own)  # a crop is shown as the model saw it
+            save_png(overlay_panel(shown, heat, heat > 0.5 if calibrated_maps else None), out / "overlays" / f"{stem}.png")
+            save_map(o["maps"][i] if own is None else map_over_image(o["maps"][i], own, crop), out / "anomaly_maps" / f"{stem}.tiff")
             score = repr(float(o["scores"][i]))  # the float32 score, exactly
             rows.append([rel, score, "", ""] if cal is None else [rel, score, f"{float(o['calibrated_scores'][i]):.6g}", int(o["decisions"][i])])
         append_rows(out / "predictions.csv", PREDICTION_COLUMNS, rows)  # a row is on disk once its files are

@@ -21,12 +21,25 @@ from .metrics import Detection
 from .plots import plot_roc, plot_score_histograms, save_figure, show_maps
 
 # %% auto #0
-__all__ = ['OUTPUTS', 'PAPER_PIXEL_AUROC_NOTE', 'evaluation_report']
+__all__ = ['OUTPUTS', 'PAPER_PIXEL_AUROC_NOTE', 'threshold_summary', 'evaluation_report']
 
 # %% ../nbs/14_report.ipynb #ee8e3543
 OUTPUTS = ("metrics.csv", "scores.csv", "roc.png", "score_histograms.png", "examples.png")  # what evaluation_report writes
 PAPER_PIXEL_AUROC_NOTE = ("paper_pixel_auroc: the reference paper's protocol (soft masks, maps on [0, 1] per image, "
                           "3x3-opened, defective images only; Salehi et al.), for comparison only")
+
+def threshold_summary(cal,  # the model's `Calibration`
+                      scores,  # (N,) anomaly scores of the test images
+                      labels,  # (N,) 1 for defective, 0 for good
+                     ) -> str:
+    "One line: the stored threshold, what stands behind it, and the false-alarm rate and recall it gives on a test set."
+    flagged, labels = np.asarray(cal.decisions(scores)) == 1, np.asarray(labels) == 1
+    lo, hi = cal.false_alarm_interval
+    def share(k, n): return f"{k / n:.3f} ({k} of {n})" if n else "undefined (none)"
+    return (f"stored threshold {cal.score_threshold:.4g}: false-alarm rate {cal.false_alarm_rate:g} asked, from {cal.n_images} "
+            f"held-out normal images ({cal.n_above} above it; on new normal images the rate lies in [{lo:.3f}, {hi:.3f}] with "
+            f"90% probability); on this test set: false-alarm rate {share(int((flagged & ~labels).sum()), int((~labels).sum()))} "
+            f"of the normal images, recall {share(int((flagged & labels).sum()), int(labels.sum()))} of the defective ones")
 
 def _examples(types: np.ndarray, scores: np.ndarray, n: int) -> list[int]:
     "The highest-scoring image of each defect type (defects first, then good), at most `n`."
@@ -87,7 +100,8 @@ def evaluation_report(model: MKD | str | Path,  # a trained model, or its checkp
         raise ValueError("the model takes images of any size (its img_size is None): a report needs a model trained at one size")
     with folder_lock(out):
         settings, map_threshold = mkd.map_settings_for(method)
-        data = MVTecAD(category.parent, category.name, "test", img_size=mkd.config.img_size, soft_masks=True)  # the paper's metric weighs them
+        data = MVTecAD(category.parent, category.name, "test", img_size=mkd.config.img_size, soft_masks=True,  # the paper's metric weighs them
+                       crop=mkd.config.crop)  # images made square as the model was trained
         seconds["loading"] = time.perf_counter() - start; start = time.perf_counter()
 
         r = scores_and_maps(mkd, data, settings, batch_size, with_masks=True, progress=progress)
@@ -115,5 +129,6 @@ def evaluation_report(model: MKD | str | Path,  # a trained model, or its checkp
         print(wide_metrics(table).round(4).to_string())
         print(PAPER_PIXEL_AUROC_NOTE)
         if notes := list(dict.fromkeys(n for n in table["note"] if n)): print("not defined: " + "; ".join(notes))
+        if cal is not None: print(threshold_summary(cal, r["scores"], r["labels"]))
         print(f"wrote {out / 'metrics.csv'}, scores.csv and figures to {out}")
     return table

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_runs.ipynb #88ebe353
 from __future__ import annotations
-import csv, json, platform, time, warnings
+import csv, json, math, platform, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,8 +21,9 @@ from .distributed import batch_norm_statistics, distributed, held_by_rank0, on_r
 from .models import resolve_source
 
 # %% auto #0
-__all__ = ['RUN_CHECKPOINT_FORMAT', 'RUN_CHECKPOINT_KEYS', 'RUN_FILES', 'LOG_COLUMNS', 'COMPARED_OPTIONS', 'MAX_IMG_SIZE',
-           'held_out_split', 'training_files', 'readable_images', 'read_train_log', 'train_run']
+__all__ = ['MIN_ABOVE', 'RUN_CHECKPOINT_FORMAT', 'RUN_CHECKPOINT_KEYS', 'RUN_FILES', 'LOG_COLUMNS', 'COMPARED_OPTIONS',
+           'MAX_IMG_SIZE', 'held_out_split', 'held_out_share', 'training_files', 'readable_images', 'read_train_log',
+           'train_run']
 
 # %% ../nbs/12_runs.ipynb #ccc81634
 def held_out_split(n: int,  # number of normal images
@@ -37,6 +38,16 @@ def held_out_split(n: int,  # number of normal images
     n_held = min(n - 1, max(1, round(share * n)))
     order = np.random.default_rng(seed).permutation(n)
     return sorted(order[n_held:].tolist()), sorted(order[:n_held].tolist())
+
+MIN_ABOVE = 4  # held-out normal images a threshold should have above it: fewer, and the rate it holds is a guess
+
+def held_out_share(n: int,  # number of normal images
+                   false_alarm_rate: float = 0.05,  # the rate the threshold is to hold
+                  ) -> float:
+    "The share of `n` normal images to hold out: 10%, or more (up to a quarter) so that MIN_ABOVE of them lie above the threshold."
+    n = check_integer("the number of images", n, 1)
+    needed = math.ceil((MIN_ABOVE + 1) / check_number("--false-alarm-rate", false_alarm_rate, strict=True)) - 1
+    return min(0.25, max(0.1, needed / n))
 
 # %% ../nbs/12_runs.ipynb #f7f3bc31
 def training_files(train_dir: str | Path | None = None,  # a folder of normal images, searched recursively
@@ -78,7 +89,8 @@ RUN_CHECKPOINT_FORMAT = "mkd_nb run checkpoint v2"  # v2: the images' content di
 RUN_CHECKPOINT_KEYS = ("format", "version", "options", "config", "source_fingerprint", "train_files", "held_out_files", "training")
 RUN_FILES = ("model.pt", "checkpoints", "train_log.csv", "run.json")  # what a run writes in its folder
 LOG_COLUMNS = ("epoch", "loss", "seconds")  # the columns of train_log.csv
-COMPARED_OPTIONS = ("train_dir", "category", "preset", "img_size", "epochs", "batch_size", "source", "seed", "held_out")
+COMPARED_OPTIONS = ("train_dir", "category", "preset", "img_size", "epochs", "batch_size", "source", "seed", "held_out",
+                    "false_alarm_rate", "crop")
 MAX_IMG_SIZE = 4096  # the largest --img-size a run takes
 
 def _digests(paths, root: Path) -> dict[str, str]:
@@ -112,7 +124,10 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
               seed: int = 0,  # random seed: source, cloner, batch order, held-out images
               device: str | None = "auto",  # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
               resume: bool = False,  # continue the run in --out from its last checkpoint (give the same options)
-              held_out: float = 0.1,  # share of the normal images held out (never trained on) to calibrate on
+              held_out: float | None = None,  # share of the normal images held out (never trained on) to calibrate on (default: a tenth, or more where --false-alarm-rate needs it: see held_out_share)
+              false_alarm_rate: float = 0.05,  # share of new normal images the stored threshold may call anomalous
+              pixel_false_alarm_rate: float = 0.001,  # share of normal map pixels above the stored map threshold (the defect outline)
+              crop: bool = False,  # make non-square images square by centre-cropping (as mkd_nb 0.1); default: resize the whole image, keeping all of it
               checkpoint_every: int = 10,  # write checkpoints/last.pt every this many epochs, and at the end
               batch_size: int | None = None,  # training images per step (default: 64)
               skip_bad: bool = False,  # leave out unreadable images (listed) instead of stopping before training
@@ -125,7 +140,11 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
     epochs = p.epochs if epochs is None else check_integer("--epochs", epochs)
     batch_size = MKDConfig.batch_size if batch_size is None else check_integer("--batch-size", batch_size)
     seed, checkpoint_every = check_integer("--seed", seed, 0), check_integer("--checkpoint-every", checkpoint_every)
-    if not 0 < check_number("--held-out", held_out) < 1: raise ValueError(f"--held-out must be strictly between 0 and 1, got {held_out!r}")
+    if held_out is not None and not 0 < check_number("--held-out", held_out) < 1:
+        raise ValueError(f"--held-out must be strictly between 0 and 1, got {held_out!r}")
+    for name, rate in (("--false-alarm-rate", false_alarm_rate), ("--pixel-false-alarm-rate", pixel_false_alarm_rate)):
+        if not 0 < check_number(name, rate) < 1: raise ValueError(f"{name} must be strictly between 0 and 1, got {rate!r}")
+    if not isinstance(crop, bool): raise TypeError(f"--crop must be True or False, got {crop!r}")
     if not isinstance(source, (str, Path)): raise TypeError(f"--source must be imagenet, random or a file, got {source!r}")
     source = str(source) if str(source) in ("imagenet", "random") else str(Path(source).expanduser().resolve())
     if source not in ("imagenet", "random") and not Path(source).is_file(): raise FileNotFoundError(f"--source {source}: no such file")
@@ -133,7 +152,8 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
     root, paths = training_files(train_dir, category)
     options = dict(train_dir=None if train_dir is None else str(root), category=None if category is None else str(root),
                    preset=preset, img_size=img_size, epochs=epochs, batch_size=batch_size, source=source, seed=seed,
-                   held_out=float(held_out))
+                   held_out=held_out if held_out is None else float(held_out), false_alarm_rate=float(false_alarm_rate),
+                   pixel_false_alarm_rate=float(pixel_false_alarm_rate), crop=crop)
     with distributed(device) as env:  # under torchrun: the processes' group; else nothing
         say = print if progress and env.main else (lambda *a, **k: None)
         hold = lambda: folder_lock(output_folder(out, "--out", () if resume else RUN_FILES, "pass --resume to continue it"))
@@ -167,7 +187,8 @@ def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip
     checking_seconds = time.perf_counter() - t
     for path, why in bad: say(f"skipped (unreadable): {why}")
     same_everywhere([p.relative_to(root).as_posix() for p in good], "the training images", env)
-    train_idx, held_idx = held_out_split(len(good), options["held_out"], options["seed"])
+    share = options["held_out"] if options["held_out"] is not None else held_out_share(len(good), options["false_alarm_rate"])
+    train_idx, held_idx = held_out_split(len(good), share, options["seed"])
     train_files, held_files = [good[i] for i in train_idx], [good[i] for i in held_idx]
     def compared_digests():
         "The images' content digests, compared with the checkpoint's; and the folder cleared of a half-written checkpoint."
@@ -194,7 +215,7 @@ def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip
         if resume: say(f"{out}: no checkpoint yet; starting the run from the first epoch")
         state, used = None, resolve_source(options["source"])
         mkd = MKD.from_preset(options["preset"], device=device, source=used, img_size=img_size, epochs=epochs,
-                              batch_size=options["batch_size"], seed=options["seed"])
+                              batch_size=options["batch_size"], seed=options["seed"], crop=options["crop"])
         config = mkd.config
     source_fingerprint = same_everywhere(fingerprint(mkd.source), "the source weights", env)
     info = {"mkd_nb_version": MKD_NB_VERSION, "torch_version": torch.__version__, "python": platform.python_version(),
@@ -225,12 +246,13 @@ def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip
         f"{epochs} epochs at {img_size}x{img_size}, source {config.source}, on {mkd.device}")
     if env.distributed: say(f"{env.world_size} processes train the model together, batch size {options['batch_size']} in all; "
                             f"batch norm statistics: {info['batch_norm']}")
-    history = mkd.fit(Subset(ImageFiles(good, img_size), train_idx), state=state, on_epoch_end=checkpoint, progress=progress)
+    images = ImageFiles(good, img_size, crop=config.crop)  # as the model takes image files
+    history = mkd.fit(Subset(images, train_idx), state=state, on_epoch_end=checkpoint, progress=progress)
     if not env.main: return mkd  # process 0 calibrates and writes the model
     t = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:  # kept in run.json, and said unless quiet
         warnings.simplefilter("always")
-        cal = mkd.calibrate(Subset(ImageFiles(good, img_size), held_idx), progress=progress)
+        cal = mkd.calibrate(Subset(images, held_idx), options["false_alarm_rate"], options["pixel_false_alarm_rate"], progress=progress)
     calibration_seconds = time.perf_counter() - t
     for w in caught: say(f"warning: {w.message}")
     mkd.save(model_path)
@@ -238,6 +260,9 @@ def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip
                 seconds=dict(checking_images=checking_seconds, caching=history["cache_seconds"], training=sum(history["epoch_seconds"][history["start_epoch"]:]),
                              calibration=calibration_seconds))
     _write_json(out / "run.json", info)
+    lo, hi = cal.false_alarm_interval
     say(f"trained {epochs} epoch{'s' if epochs > 1 else ''} (loss {history['loss'][-1]:.4g}); calibrated on {cal.n_images} held-out "
-        f"image{'s' if cal.n_images > 1 else ''}: score threshold {cal.score_threshold:.4g}; wrote {model_path}")
+        f"image{'s' if cal.n_images > 1 else ''}: score threshold {cal.score_threshold:.4g} for a false-alarm rate of {cal.false_alarm_rate:g} "
+        f"({cal.n_above} held-out image{'' if cal.n_above == 1 else 's'} above it; the rate on new normal images lies in "
+        f"[{lo:.3f}, {hi:.3f}] with 90% probability); wrote {model_path}")
     return mkd
