@@ -23,7 +23,8 @@ from mkd_nb.core import MKD
 from mkd_nb.data import MVTecAD, local_datasets, make_synthetic_mvtec, extract_archive
 from mkd_nb.files import append_rows
 from mkd_nb.localization import MapSettings, discrepancy_maps, map_scores
-from mkd_nb.metrics import aupro, f1_max, image_auroc, pixel_auroc, precision_recall_at, threshold_from_normal
+from mkd_nb.metrics import (aupro, f1_max, false_alarm_threshold, image_auroc, pixel_auroc, precision_recall_at,
+                            threshold_from_normal)
 from mkd_nb.runs import held_out_split
 
 
@@ -103,13 +104,6 @@ def examples(path, images, maps, masks, types, scores, held_maps, title):
                     heat_title="map (0.5: normal 0.999 quantile), outlined above it")
     fig.suptitle(title, fontsize=9); fig.tight_layout()
     save_figure(fig, path, dpi=60)
-
-
-def conformal_threshold(normal, rate: float) -> tuple[float, int]:
-    "The k-th smallest of n held-out normal values, k = ceil((n + 1)(1 - rate)) (the largest if k > n), and k."
-    v = np.sort(np.asarray(normal, dtype=float).ravel())
-    k = math.ceil((len(v) + 1) * (1 - rate))
-    return float(v[min(k, len(v)) - 1]), k
 
 
 if __name__ == "__main__":
@@ -216,9 +210,9 @@ if __name__ == "__main__":
                                    "top1pct": map_scores(held_maps, k1).numpy()}
                     good = labels == 0
                     for score_name, s_test in scores.items():
-                        rules = [("quantile 0.99", threshold_from_normal(held_scores[score_name], 0.99), None)]
-                        rules += [(f"rate {r_}", *conformal_threshold(held_scores[score_name], r_)) for r_ in (0.01, 0.05, 0.1)]
-                        for rule, thr, k in rules:
+                        rules = [("quantile 0.99", threshold_from_normal(held_scores[score_name], 0.99))]
+                        rules += [(f"rate {r_}", false_alarm_threshold(held_scores[score_name], r_)["threshold"]) for r_ in (0.01, 0.05, 0.1)]
+                        for rule, thr in rules:
                             at = precision_recall_at(s_test, labels, thr)
                             row = {**base, "seed": seed, "epoch": a.epochs, "maps": f"{name}, {border}", "level": "image",
                                    "score": score_name, "rule": rule, "n_held_out": len(held_idx),
