@@ -101,8 +101,7 @@ def examples(path, images, maps, masks, types, scores, held_maps, title):
     lo, hi = float(np.quantile(held_maps.numpy(), 0.5)), float(np.quantile(held_maps.numpy(), 0.999))
     heat = ((maps[picked] - lo) / max(hi - lo, 1e-12) * 0.5).clamp(0, 1)  # 0 at the normal median pixel, 0.5 at its 0.999 quantile
     fig = show_maps(images[picked], heat, masks[picked], titles, outlines=heat > 0.5, value_range=(0, 1),
-                    heat_title="map (0.5: normal 0.999 quantile), outlined above it")
-    fig.suptitle(title, fontsize=9); fig.tight_layout()
+                    heat_title="map (0.5: normal 0.999 quantile), outlined above it", title=title)
     save_figure(fig, path, dpi=60)
 
 

@@ -380,8 +380,8 @@ def calibrate(self: MKD,
         raise ValueError("normal_mean=True needs held-out images of one size: the mean normal map is fitted place by place")
     scores, maps = torch.cat(scores), torch.cat(maps)
     if settings.normal_mean:
-        self.normal_map = maps.mean(0).to(self.device)
-        maps = maps - maps.mean(0)
+        mean = maps.mean(0)
+        self.normal_map, maps = mean.to(self.device), maps - mean
     t = false_alarm_threshold(scores, false_alarm_rate)
     if not t["enough"]:
         warnings.warn(f"calibrated on {len(scores)} held-out normal image{'s' if len(scores) > 1 else ''}: too few for a false-alarm "

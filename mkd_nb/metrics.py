@@ -94,15 +94,16 @@ def precision_recall_at(values,  # scores (N,) or maps (N, H, W)
                         labels,  # labels (N,) or masks (N, H, W), non-zero for anomalous
                         threshold: float,  # values above it are flagged as anomalous
                        ) -> dict:
-    "Precision, recall, F1 and false-alarm rate (the share of normal values flagged) of flagging `values > threshold` as anomalous."
+    "Precision, recall, F1, false-alarm rate and their counts, flagging `values > threshold` (and values not a number) as anomalous."
     values, labels = _flat(values, labels)
-    flagged = values > threshold
-    tp = int((flagged & labels).sum())
-    precision = tp / max(int(flagged.sum()), 1)
-    recall = tp / max(int(labels.sum()), 1)
+    flagged = (values > threshold) | ~np.isfinite(values)  # as `Calibration.decisions`: a NaN is never called normal
+    detected, false_alarms, n_anomalous = int((flagged & labels).sum()), int((flagged & ~labels).sum()), int(labels.sum())
+    precision = detected / max(int(flagged.sum()), 1)
+    recall = detected / max(n_anomalous, 1)
     return {"threshold": threshold, "precision": precision, "recall": recall,
             "f1": 2 * precision * recall / max(precision + recall, 1e-12),
-            "false_alarm_rate": int((flagged & ~labels).sum()) / max(int((~labels).sum()), 1)}
+            "false_alarm_rate": false_alarms / max(len(labels) - n_anomalous, 1),
+            "detected": detected, "n_anomalous": n_anomalous, "false_alarms": false_alarms, "n_normal": len(labels) - n_anomalous}
 
 # %% ../nbs/07_metrics.ipynb #c847f42c
 def false_alarm_threshold(normal,  # anomaly scores of held-out normal images only (not trained on), one per image

@@ -62,13 +62,15 @@ def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array (or
               heat_title: str = "heat map",  # name of the heat-map panel, e.g. its scale
               alpha: float = 0.5,  # opacity of the heat map over the image
               cmap: str = "jet",  # colour map of the heat map
+              title: str | None = None,  # the figure's title, above the panels' names (None: none)
              ):
     "A figure with one row per image: image | ground truth | heat map overlay; returns the figure."
     if len(images) == 0 or len(images) != len(maps): raise ValueError(f"need one map per image, got {len(images)} images and {len(maps)} maps")
     if titles is not None and len(titles) != len(images): raise ValueError(f"need one title per image, got {len(titles)} for {len(images)} images")
     low, high = value_range if value_range is not None else (None, None)
     n, cols = len(images), 3 if masks is not None else 2
-    fig, axs = plt.subplots(n, cols, figsize=(2.6 * cols, 2.5 * n + 0.4), squeeze=False)
+    top = 0.3 if title else 0.0  # inches kept free for the title: `tight_layout` alone lets it overlap the panels' names
+    fig, axs = plt.subplots(n, cols, figsize=(2.6 * cols, 2.5 * n + 0.4 + top), squeeze=False)
     for i in range(n):
         img = as_array(images[i]).transpose(1, 2, 0)
         panels = [("image", img, {})]
@@ -84,7 +86,8 @@ def show_maps(images,  # (B, 3, H, W) images in [0, 1], a tensor or an array (or
         if outlines is not None:
             edge = outline_of(outlines[i])
             heat_ax.imshow(np.dstack([np.ones(edge.shape + (3,)), edge]).astype(np.float32), extent=extent, interpolation="nearest")
-    fig.tight_layout()
+    if title: fig.suptitle(title, fontsize=9, y=1 - 0.05 / fig.get_figheight(), va="top")
+    fig.tight_layout(rect=(0, 0, 1, 1 - top / fig.get_figheight()))
     return fig
 
 # %% ../nbs/09_plots.ipynb #859b9ed5

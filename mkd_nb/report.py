@@ -17,7 +17,7 @@ from .data import MVTecAD
 from .evaluation import metrics_table, scores_and_maps, wide_metrics
 from .files import atomic_write, folder_lock, output_folder
 from .localization import MapSettings, min_max_scale
-from .metrics import Detection
+from .metrics import Detection, precision_recall_at
 from .plots import plot_roc, plot_score_histograms, save_figure, show_maps
 
 # %% auto #0
@@ -33,13 +33,12 @@ def threshold_summary(cal,  # the model's `Calibration`
                       labels,  # (N,) 1 for defective, 0 for good
                      ) -> str:
     "One line: the stored threshold, what stands behind it, and the false-alarm rate and recall it gives on a test set."
-    flagged, labels = np.asarray(cal.decisions(scores)) == 1, np.asarray(labels) == 1
-    lo, hi = cal.false_alarm_interval
+    at, (lo, hi) = precision_recall_at(scores, labels, cal.score_threshold), cal.false_alarm_interval
     def share(k, n): return f"{k / n:.3f} ({k} of {n})" if n else "undefined (none)"
     return (f"stored threshold {cal.score_threshold:.4g}: false-alarm rate {cal.false_alarm_rate:g} asked, from {cal.n_images} "
             f"held-out normal images ({cal.n_above} above it; on new normal images the rate lies in [{lo:.3f}, {hi:.3f}] with "
-            f"90% probability); on this test set: false-alarm rate {share(int((flagged & ~labels).sum()), int((~labels).sum()))} "
-            f"of the normal images, recall {share(int((flagged & labels).sum()), int(labels.sum()))} of the defective ones")
+            f"90% probability); on this test set: false-alarm rate {share(at['false_alarms'], at['n_normal'])} of the normal "
+            f"images, recall {share(at['detected'], at['n_anomalous'])} of the defective ones")
 
 def _examples(types: np.ndarray, scores: np.ndarray, n: int) -> list[int]:
     "The highest-scoring image of each defect type (defects first, then good), at most `n`."
