@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, numbers
 
 # %% auto #0
-__all__ = ['check_integer', 'check_number']
+__all__ = ['check_integer', 'check_number', 'check_fraction']
 
 # %% ../nbs/00_checks.ipynb #c6091249
 def check_integer(name: str,  # the argument's name, for the message
@@ -33,4 +33,12 @@ def check_number(name: str,  # the argument's name, for the message
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < minimum or (strict and value == minimum):
         raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {minimum:g}, got {value!r}")
+    return float(value)
+
+def check_fraction(name: str,  # the argument's name, for the message
+                   value,  # the value given: a share or a rate
+                  ) -> float:
+    "`value` as a float if it is a real number strictly between 0 and 1, else an error naming the argument `name`."
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError(f"{name} must be strictly between 0 and 1, got {value!r}")
     return float(value)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .files import atomic_write
-from .checks import check_integer, check_number
+from .checks import check_fraction, check_integer, check_number
 from .data import as_images, get_preset, image_batches
 from .localization import MapSettings, anomaly_maps, discrepancy_maps
 from .losses import WEIGHTINGS, mkd_loss
@@ -366,8 +366,8 @@ def calibrate(self: MKD,
               **kwargs,  # `MapSettings` of the maps to scale (default: discrepancy maps with `CALIBRATED_MAPS`)
              ) -> Calibration:
     "Fit the score threshold and the map scale on held-out normal images; stored as `self.calibration` and returned."
-    for name, r in (("false_alarm_rate", false_alarm_rate), ("pixel_false_alarm_rate", pixel_false_alarm_rate)):
-        if not 0 < check_number(name, r) < 1: raise ValueError(f"{name} must be strictly between 0 and 1, got {r!r}")
+    false_alarm_rate = check_fraction("false_alarm_rate", false_alarm_rate)
+    pixel_false_alarm_rate = check_fraction("pixel_false_alarm_rate", pixel_false_alarm_rate)
     method = kwargs.pop("method", "discrepancy")
     settings = MapSettings(method, **{**(self.calibrated_map_defaults() if method == "discrepancy" else {}), **kwargs})
     scores, maps = [], []

@@ -15,7 +15,7 @@ from fastcore.meta import delegates
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .checks import check_integer
+from .checks import check_fraction, check_integer
 from .core import MKD
 from .data import as_dataset, batch_fields
 from .localization import MapSettings
@@ -59,12 +59,13 @@ def value_or_reason(fn,  # a function of `mkd_nb.metrics`
     try: return fn(*args), ""
     except MetricUndefined as e: return None, str(e)
 
-def _at_threshold(values, labels, threshold: float, what: str) -> float:
-    "F1, recall or false-alarm rate (`AT_THRESHOLD`) of flagging `values > threshold` as anomalous, where the labels define it."
+def _at_threshold(values, labels, threshold: float) -> dict:
+    "(value, reason) of each of `AT_THRESHOLD`, flagging `values > threshold` as anomalous: None and why where the labels leave it undefined."
     truth = defect_pixels(labels)
-    if what != "false_alarm_rate" and not truth.any(): raise MetricUndefined(f"{what} is not defined without anomalous samples")
-    if what == "false_alarm_rate" and truth.all(): raise MetricUndefined("the false-alarm rate is not defined without normal samples")
-    return precision_recall_at(values, labels, threshold)[what]
+    at = precision_recall_at(values, truth, threshold)  # one count for all three
+    undefined = {"false_alarm_rate": "the false-alarm rate is not defined without normal samples" if truth.all() else ""}
+    why = lambda what: undefined.get(what, "" if truth.any() else f"{what} is not defined without anomalous samples")
+    return {what: (None, why(what)) if why(what) else (at[what], "") for what in AT_THRESHOLD}
 
 # %% ../nbs/08_evaluation.ipynb #ff5a95fa
 def metrics_table(scores,  # (N,) anomaly scores of the test images
@@ -92,8 +93,7 @@ def metrics_table(scores,  # (N,) anomaly scores of the test images
             raise ValueError(f"{int(wrong.sum())} labels disagree with the defect types (label 1 for every type but 'good')")
         subsets += [(d, (types == d) | (types == "good")) for d in sorted(set(types) - {"good"})]
     def at(threshold, missing, values, truth):
-        return {what: (None, missing) if threshold is None else value_or_reason(_at_threshold, values, truth, threshold, what)
-                for what in AT_THRESHOLD}
+        return {what: (None, missing) for what in AT_THRESHOLD} if threshold is None else _at_threshold(values, truth, threshold)
     rows = []
     for name, keep in subsets:
         s, y, m, gt, w = scores[keep], labels[keep], maps[keep], masks[keep], weights[keep]
@@ -184,8 +184,8 @@ def evaluate(mkd: MKD,  # a trained model
              **kwargs) -> Evaluation:
     "Every metric of `metrics_table` for `mkd` on `data`, with thresholds from `held_out`."
     settings = MapSettings(**kwargs)
-    for name, rate in (("false_alarm_rate", false_alarm_rate), ("pixel_false_alarm_rate", pixel_false_alarm_rate)):
-        if not 0 < rate < 1: raise ValueError(f"{name} must be strictly between 0 and 1, got {rate!r}")
+    false_alarm_rate = check_fraction("false_alarm_rate", false_alarm_rate)
+    pixel_false_alarm_rate = check_fraction("pixel_false_alarm_rate", pixel_false_alarm_rate)
     r = scores_and_maps(mkd, data, settings, batch_size, with_masks=True, progress=progress)
     labels, notes = r["labels"], []
     if (disagree := int((defect_pixels(r["masks"]).reshape(len(labels), -1).any(1) != (labels == 1)).sum())):

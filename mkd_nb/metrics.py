@@ -15,6 +15,8 @@ from scipy import ndimage
 from scipy.stats import beta
 from sklearn.metrics import auc, precision_recall_curve, roc_auc_score
 
+from .checks import check_fraction
+
 # %% auto #0
 __all__ = ['MAX_QUANTILE_VALUES', 'MetricUndefined', 'image_auroc', 'Detection', 'has_soft_weights', 'defect_pixels', 'f1_max',
            'threshold_from_normal', 'precision_recall_at', 'false_alarm_threshold', 'pixel_auroc', 'pro_curve', 'aupro',
@@ -111,7 +113,7 @@ def false_alarm_threshold(normal,  # anomaly scores of held-out normal images on
                           confidence: float = 0.9,  # probability that the interval holds the rate the threshold will have
                          ) -> dict:
     "A threshold that new normal images exceed at most `rate` of the time, from held-out normal scores, with how sure that is."
-    if not 0 < rate < 1: raise ValueError(f"the false-alarm rate must be strictly between 0 and 1, got {rate!r}")
+    rate = check_fraction("the false-alarm rate", rate)
     v = np.sort(_flat(normal))
     if len(v) == 0: raise ValueError("no normal scores to choose a threshold from")
     n, k = len(v), math.ceil((len(v) + 1) * (1 - rate))  # the threshold's rank among the held-out scores

@@ -14,7 +14,7 @@ from torch.utils.data import Subset
 from tqdm.auto import tqdm
 
 from .files import append_rows, atomic_write, file_digest, folder_lock, output_folder
-from .checks import check_integer, check_number
+from .checks import check_fraction, check_integer
 from .core import MKD, MKD_NB_VERSION, MKDConfig, as_device, fingerprint, read_checkpoint
 from .data import ImageFiles, MVTecAD, get_preset, list_images
 from .distributed import batch_norm_statistics, distributed, held_by_rank0, on_rank0, process_device, same_everywhere
@@ -32,7 +32,7 @@ def held_out_split(n: int,  # number of normal images
                   ) -> tuple[list[int], list[int]]:
     "Positions of `n` normal images drawn into (training, held out), each sorted: the same for the same seed."
     n, seed = check_integer("the number of images", n, 0), check_integer("seed", seed, 0)
-    if not 0 < check_number("held_out", share) < 1: raise ValueError(f"held_out must be strictly between 0 and 1, got {share!r}")
+    share = check_fraction("held_out", share)
     if n < 2: raise ValueError(f"{n} normal image{'' if n == 1 else 's'}: at least 2 are needed, one to train on and one "
                                "to hold out for calibration")
     n_held = min(n - 1, max(1, round(share * n)))
@@ -46,7 +46,7 @@ def held_out_share(n: int,  # number of normal images
                   ) -> float:
     "The share of `n` normal images to hold out: 10%, or more (up to a quarter) so that MIN_ABOVE of them lie above the threshold."
     n = check_integer("the number of images", n, 1)
-    needed = math.ceil((MIN_ABOVE + 1) / check_number("--false-alarm-rate", false_alarm_rate, strict=True)) - 1
+    needed = math.ceil((MIN_ABOVE + 1) / check_fraction("--false-alarm-rate", false_alarm_rate)) - 1
     return min(0.25, max(0.1, needed / n))
 
 # %% ../nbs/12_runs.ipynb #f7f3bc31
@@ -140,10 +140,9 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
     epochs = p.epochs if epochs is None else check_integer("--epochs", epochs)
     batch_size = MKDConfig.batch_size if batch_size is None else check_integer("--batch-size", batch_size)
     seed, checkpoint_every = check_integer("--seed", seed, 0), check_integer("--checkpoint-every", checkpoint_every)
-    if held_out is not None and not 0 < check_number("--held-out", held_out) < 1:
-        raise ValueError(f"--held-out must be strictly between 0 and 1, got {held_out!r}")
-    for name, rate in (("--false-alarm-rate", false_alarm_rate), ("--pixel-false-alarm-rate", pixel_false_alarm_rate)):
-        if not 0 < check_number(name, rate) < 1: raise ValueError(f"{name} must be strictly between 0 and 1, got {rate!r}")
+    held_out = None if held_out is None else check_fraction("--held-out", held_out)
+    false_alarm_rate = check_fraction("--false-alarm-rate", false_alarm_rate)
+    pixel_false_alarm_rate = check_fraction("--pixel-false-alarm-rate", pixel_false_alarm_rate)
     if not isinstance(crop, bool): raise TypeError(f"--crop must be True or False, got {crop!r}")
     if not isinstance(source, (str, Path)): raise TypeError(f"--source must be imagenet, random or a file, got {source!r}")
     source = str(source) if str(source) in ("imagenet", "random") else str(Path(source).expanduser().resolve())
@@ -152,8 +151,8 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
     root, paths = training_files(train_dir, category)
     options = dict(train_dir=None if train_dir is None else str(root), category=None if category is None else str(root),
                    preset=preset, img_size=img_size, epochs=epochs, batch_size=batch_size, source=source, seed=seed,
-                   held_out=held_out if held_out is None else float(held_out), false_alarm_rate=float(false_alarm_rate),
-                   pixel_false_alarm_rate=float(pixel_false_alarm_rate), crop=crop)
+                   held_out=held_out, false_alarm_rate=false_alarm_rate,
+                   pixel_false_alarm_rate=pixel_false_alarm_rate, crop=crop)
     with distributed(device) as env:  # under torchrun: the processes' group; else nothing
         say = print if progress and env.main else (lambda *a, **k: None)
         hold = lambda: folder_lock(output_folder(out, "--out", () if resume else RUN_FILES, "pass --resume to continue it"))
