@@ -27,8 +27,9 @@ from .models import CLONER_WIDTHS, CRITICAL_LAYERS, Cloner, Source, check_layers
 from .training import train_cloner
 
 # %% auto #0
-__all__ = ['TRAINING_FIELDS', 'CALIBRATED_MAPS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKD_NB_VERSION', 'MKDConfig',
-           'derived_seeds', 'as_device', 'MKD', 'LayerScore', 'Calibration', 'fingerprint', 'read_checkpoint']
+__all__ = ['TRAINING_FIELDS', 'WIDE_INTERVAL', 'CALIBRATED_MAPS', 'CHECKPOINT_FORMAT', 'CHECKPOINT_KEYS', 'MKD_NB_VERSION',
+           'MKDConfig', 'derived_seeds', 'as_device', 'MKD', 'LayerScore', 'Calibration', 'fingerprint',
+           'read_checkpoint']
 
 # %% ../nbs/06_core.ipynb #d29cb0ec
 @dataclass
@@ -329,6 +330,11 @@ class Calibration:
         if bad := [k for k, v in values.items() if not (isinstance(v, (int, float)) and math.isfinite(v))]:
             raise ValueError(f"a calibration needs finite numbers; its {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not: "
                              f"{ {k: values[k] for k in bad} }")
+        rates = dict(false_alarm_rate=self.false_alarm_rate, pixel_false_alarm_rate=self.pixel_false_alarm_rate,
+                     **{f"false_alarm_interval[{i}]": v for i, v in enumerate(self.false_alarm_interval)})
+        if bad := [k for k, v in rates.items() if not (isinstance(v, (int, float)) and 0 <= v <= 1)]:  # NaN fails too
+            raise ValueError(f"a calibration's rates lie in [0, 1]; its {', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not: "
+                             f"{ {k: rates[k] for k in bad} }")
 
     @staticmethod
     def _rescaled(x, median: float, threshold: float):
@@ -347,6 +353,7 @@ class Calibration:
         s = torch.as_tensor(scores, dtype=torch.float64)
         return ((s > self.score_threshold) | ~torch.isfinite(s)).long()
 
+WIDE_INTERVAL = 2.0  # `calibrate` warns when the false-alarm rate may reach this many times the rate asked (the 90% interval's upper end)
 CALIBRATED_MAPS = dict(layers=("pool2", "pool3"), border_pad=0, normal_mean=True)  # a calibrated model's discrepancy maps unless told otherwise: measured on real surfaces in tutorials/real_surfaces
 
 @patch
@@ -387,6 +394,10 @@ def calibrate(self: MKD,
         warnings.warn(f"calibrated on {len(scores)} held-out normal image{'s' if len(scores) > 1 else ''}: too few for a false-alarm "
                       f"rate of {false_alarm_rate:g}, so the threshold is their highest score and new normal images will exceed "
                       f"it about 1 time in {len(scores) + 1}; hold out at least {math.ceil(1 / false_alarm_rate) - 1} images")
+    elif (hi := t["interval"][1]) > WIDE_INTERVAL * false_alarm_rate:
+        warnings.warn(f"calibrated on {len(scores)} held-out normal images: the false-alarm rate on new normal images lies in "
+                      f"[{t['interval'][0]:.3f}, {hi:.3f}] with 90% probability, up to {hi / false_alarm_rate:.1f} times the "
+                      f"{false_alarm_rate:g} asked; hold out more normal images to narrow it")
     self.calibration = Calibration(t["threshold"], threshold_from_normal(scores, 0.5),
                                    threshold_from_normal(maps, 1 - pixel_false_alarm_rate), threshold_from_normal(maps, 0.5),
                                    vars(settings).copy(), false_alarm_rate, pixel_false_alarm_rate, len(scores), t["n_above"],
@@ -448,7 +459,8 @@ def save(self: MKD,
     if bad := [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
         raise ValueError(f"not saving {path}: the cloner's {bad[:3]} hold NaN or infinite values")
     ckpt = {"format": CHECKPOINT_FORMAT, "version": MKD_NB_VERSION, "config": asdict(self.config),
-            "source_fingerprint": fingerprint(self.source), "trained_epochs": self.trained_epochs, "cloner": state,
+            "source_fingerprint": fingerprint(self.source), "source_origin": self.source.origin,
+            "trained_epochs": self.trained_epochs, "cloner": state,
             "calibration": None if self.calibration is None else asdict(self.calibration),
             "normal_map": None if self.normal_map is None else self.normal_map.float().cpu()}
     return atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
@@ -462,8 +474,9 @@ def load_weights(self: MKD, path: str | Path) -> MKD:
     if diff := {k: (theirs[k], mine[k]) for k in mine if k not in ignore and mine[k] != theirs[k]}:
         raise ValueError(f"{path} was trained with another configuration; (checkpoint, this model): {diff}")
     if ckpt["source_fingerprint"] != fingerprint(self.source):
-        raise ValueError(f"{path} was trained against other source weights ({theirs['source']!r}) than this model's "
-                         f"{self.config.source!r}")
+        raise ValueError(f"{path} was trained against other source weights ({ckpt.get('source_origin', theirs['source'])}) "
+                         f"than this model's ({self.source.origin}): load it with the weights it was trained against, "
+                         "MKD.load(path, source='path/to/vgg16.pth')")
     if bad := [k for k, v in ckpt["cloner"].items() if isinstance(v, Tensor) and v.is_floating_point() and not torch.isfinite(v).all()]:
         raise ValueError(f"{path} is damaged: the cloner's {', '.join(bad[:3])} hold NaN or infinite values")
     try: self.cloner.load_state_dict(ckpt["cloner"])
@@ -476,6 +489,8 @@ def load_weights(self: MKD, path: str | Path) -> MKD:
         calibration["false_alarm_rate"] = round(1 - calibration.pop("quantile"), 12)
         calibration["pixel_false_alarm_rate"] = round(1 - calibration.pop("pixel_quantile", 0.999), 12)
     normal_map = ckpt.get("normal_map")  # absent from older checkpoints
+    if normal_map is not None and not (isinstance(normal_map, Tensor) and torch.isfinite(normal_map).all()):
+        raise ValueError(f"{path} is damaged: its normal_map (the mean normal map) holds NaN or infinite values")
     self.normal_map = None if normal_map is None else normal_map.to(self.device, self.dtype)
     try: self.calibration = None if calibration is None else Calibration(**calibration)
     except TypeError as e: raise ValueError(f"{path}: its calibration does not fit this version of mkd_nb: {e}") from e

@@ -16,7 +16,7 @@ from .data import DATASET_CLASSES, DATASETS, get_preset, one_class_split
 from .evaluation import detect
 from .files import append_rows, atomic_write, folder_lock, output_folder
 from .metrics import Detection
-from .models import CRITICAL_LAYERS, resolve_source
+from .models import CRITICAL_LAYERS, resolve_source, source_weights
 from .plots import plot_roc, plot_score_histograms, save_figure
 
 # %% auto #0
@@ -56,6 +56,7 @@ def _parse_classes(classes: str, dataset: str) -> list[int]:
     try: ks = [int(c) for c in classes.split(",")]
     except ValueError: raise ValueError(f"--classes must be 'all' or comma-separated integers, got {classes!r}") from None
     if bad := [k for k in ks if not 0 <= k < n]: raise ValueError(f"--classes {','.join(map(str, bad))} out of range: {dataset} has classes 0-{n - 1}")
+    if len(set(ks)) < len(ks): raise ValueError(f"--classes names a class more than once: {classes!r}")
     return ks
 
 def _parse_layers(layers: str | None) -> tuple:
@@ -99,7 +100,7 @@ def run_demo(dataset: str = "digits",  # dataset: digits (embedded, offline), mn
         (out / "auroc_per_class.csv").unlink(missing_ok=True)  # rows of an earlier run would be mistaken for this one's
         if progress: print(f"MKD one-class detection on {dataset}")
         source = resolve_source(source)
-        setup = (f"{dataset}, source {source}, {cloner} cloner, {_plural(settings['epochs'], 'epoch')}, "
+        setup = (f"{dataset}, source {source_weights(source)[1]}, {cloner} cloner, {_plural(settings['epochs'], 'epoch')}, "
                  f"lambda {settings['lam']} ({weighting}), seed {seed}")
         detections = []
         for k in ks:  # one class at a time, its row written as soon as it is measured

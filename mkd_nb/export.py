@@ -74,7 +74,8 @@ def export_onnx(model,  # a trained model (an `MKD`) or its checkpoint file, e.g
                                         dynamic_shapes=({0: torch.export.Dim("batch")},) if dynamic_batch else None)
     finally: mkd.train(was_training)
     proto, cal = program.model_proto, mkd.calibration
-    metadata = {"format": ONNX_FORMAT, "mkd_nb_version": MKD_NB_VERSION, "img_size": img_size, "source": mkd.config.source,
+    metadata = {"format": ONNX_FORMAT, "mkd_nb_version": MKD_NB_VERSION, "img_size": img_size,
+                "source": mkd.config.source, "source_origin": mkd.source.origin,  # which source weights, in words
                 "score_threshold": None if cal is None else cal.score_threshold,
                 "false_alarm_rate": None if cal is None else cal.false_alarm_rate,  # share of new normal images the threshold may call anomalous
                 "method": method, "map_settings": vars(graph.settings), "calibrated_maps": graph.calibrated_maps,

@@ -4,9 +4,11 @@
 
 # %% ../nbs/02_models.ipynb #020d869f
 from __future__ import annotations
+import functools, hashlib, os, sys
 from collections import OrderedDict
 from pathlib import Path
 from urllib.error import URLError
+from urllib.request import Request, urlopen
 
 import torch
 from torch import nn, Tensor
@@ -14,8 +16,9 @@ from torchvision.models import VGG16_Weights
 from torchvision.models.feature_extraction import create_feature_extractor
 
 # %% auto #0
-__all__ = ['CRITICAL_LAYERS', 'VGG16_WIDTHS', 'CLONER_WIDTHS', 'vgg_layers', 'check_layers', 'SourceWeightsUnavailable',
-           'imagenet_vgg16_state_dict', 'load_vgg_state', 'vgg16_stack', 'Source', 'resolve_source', 'Cloner']
+__all__ = ['CRITICAL_LAYERS', 'VGG16_WIDTHS', 'CLONER_WIDTHS', 'WEIGHTS_VARIABLE', 'vgg_layers', 'check_layers',
+           'SourceWeightsUnavailable', 'file_digest', 'imagenet_weights', 'read_vgg_file', 'load_vgg_state',
+           'source_weights', 'vgg16_stack', 'Source', 'resolve_source', 'Cloner']
 
 # %% ../nbs/02_models.ipynb #dac2960c
 CRITICAL_LAYERS = ("pool2", "pool3", "pool4", "pool5")
@@ -57,19 +60,61 @@ def check_layers(layers) -> tuple[str, ...]:
     return tuple(l for l in CRITICAL_LAYERS if l in layers)
 
 # %% ../nbs/02_models.ipynb #cc65e03f
-class SourceWeightsUnavailable(RuntimeError):
-    "The ImageNet VGG16 weights are neither cached nor downloadable."
+WEIGHTS_VARIABLE = "MKD_VGG16_WEIGHTS"  # the environment variable naming a VGG16 ImageNet state_dict file, for machines without internet
 
-def imagenet_vgg16_state_dict() -> dict[str, Tensor]:
-    "torchvision's ImageNet VGG16 weights (`IMAGENET1K_V1`), from torch hub's cache or downloaded into it."
+class SourceWeightsUnavailable(RuntimeError):
+    "The ImageNet VGG16 weights are neither cached, downloadable, nor named by `$MKD_VGG16_WEIGHTS`."
+
+def file_digest(path: str | Path,  # the file
+                n: int = 12,  # hex digits kept
+               ) -> str:
+    "The first `n` hex digits of a file's SHA-256: what names a weights file in labels."
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
+    return h.hexdigest()[:n]
+
+@functools.cache  # asked once per process: a machine without internet is not asked again for every model it builds
+def _reachable(url: str, timeout: float = 10) -> bool:
+    "Whether `url` answers a HEAD request."
+    try:
+        with urlopen(Request(url, method="HEAD"), timeout=timeout): return True
+    except (URLError, OSError, ValueError): return False
+
+def imagenet_weights() -> tuple[Path, str]:
+    "The file of ImageNet VGG16 weights and its label: torchvision's (cached, else downloaded now), else the file `$MKD_VGG16_WEIGHTS` names."
     url = VGG16_Weights.IMAGENET1K_V1.url
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
-    try: return torch.hub.load_state_dict_from_url(url, progress=True, check_hash=True, map_location="cpu")
-    except (URLError, OSError, RuntimeError) as e:
-        raise SourceWeightsUnavailable(
-            f"could not load the ImageNet VGG16 weights ({e}). Without internet: copy {Path(url).name} (from {url}) "
-            f"to {cached}, or pass weights='path/to/vgg16.pth' (a VGG16 state_dict), or weights='random' for a seeded "
-            f"random source (an ablation, not the pretrained method)") from e
+    why = "not cached, and download.pytorch.org cannot be reached"
+    if cached.is_file() or _reachable(url):
+        try:
+            if not cached.is_file():
+                print(f"downloading torchvision's ImageNet VGG16 weights (528 MB) to {cached}", file=sys.stderr)
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                torch.hub.download_url_to_file(url, str(cached), torch.hub.HASH_REGEX.search(cached.name).group(1), progress=True)
+            return cached, "imagenet (torchvision)"
+        except (URLError, OSError, RuntimeError) as e: why = f"the download failed: {e}"
+    if named := os.environ.get(WEIGHTS_VARIABLE):
+        path = Path(named).expanduser()
+        if not path.is_file(): raise FileNotFoundError(f"${WEIGHTS_VARIABLE} names {path}, which is not a file")
+        return path, f"imagenet (file {file_digest(path)})"
+    raise SourceWeightsUnavailable(
+        f"torchvision's ImageNet VGG16 weights cannot be had ({why}); set {WEIGHTS_VARIABLE}=path/to/vgg16.pth "
+        f"(a VGG16 ImageNet state_dict, see the README), or copy {cached.name} into {cached.parent}")
+
+def read_vgg_file(path: str | Path,  # a file holding a VGG16 state_dict
+                 ) -> dict[str, Tensor]:
+    "The state_dict in a weights file, with an error naming the file if it is missing or something else."
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"source weights file {path} does not exist (weights must be 'imagenet', 'random' or a path)")
+    try: state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e: raise ValueError(f"cannot read source weights file {path}: {e}") from e
+    if isinstance(state, dict) and isinstance(state.get("format"), str) and "mkd_nb" in state["format"]:
+        raise ValueError(f"{path} is an mkd_nb file ({state['format']}), not VGG16 weights: give the source weights the "
+                         "model was trained against (or 'imagenet')")
+    if not isinstance(state, dict): raise ValueError(f"{path} does not hold a state_dict")
+    return state
 
 def load_vgg_state(stack: nn.Sequential,  # a stack from `vgg_layers(VGG16_WIDTHS)`
                    state: dict[str, Tensor],  # torchvision VGG16 keys (`features.0.weight`), `0.weight` or named keys
@@ -86,20 +131,21 @@ def load_vgg_state(stack: nn.Sequential,  # a stack from `vgg_layers(VGG16_WIDTH
     except RuntimeError as e: raise ValueError(f"{origin} does not hold VGG16 convolution weights: {e}") from e
     return stack
 
+def source_weights(weights: str | Path = "imagenet",  # "imagenet", "random" or a path to a VGG16 state_dict file
+                  ) -> tuple[Path | None, str]:
+    "The file `weights` stands for (None for 'random') and its label: 'imagenet (torchvision)', 'imagenet (file <sha256>)', 'random' or 'file <name> (<sha256>)'."
+    if str(weights) == "random": return None, "random"
+    if str(weights) == "imagenet": return imagenet_weights()
+    path = Path(weights)
+    return path, f"file {path.name} ({file_digest(path) if path.is_file() else 'missing'})"
+
 def vgg16_stack(weights: str | Path = "imagenet",  # "imagenet", "random" or a path to a VGG16 state_dict file
                 seed: int = 0,  # seed of the random weights
-               ) -> nn.Sequential:
-    "VGG16's convolutional layers, named, with ImageNet, seeded random or file weights."
+               ) -> tuple[nn.Sequential, str]:
+    "VGG16's convolutional layers, named, with ImageNet, seeded random or file weights; and the weights' label (`source_weights`)."
     stack = vgg_layers(VGG16_WIDTHS, generator=torch.Generator().manual_seed(seed))
-    if weights == "random": return stack
-    if weights == "imagenet": return load_vgg_state(stack, imagenet_vgg16_state_dict(), "ImageNet VGG16 weights")
-    path = Path(weights)
-    if not path.is_file():
-        raise FileNotFoundError(f"source weights file {path} does not exist (weights must be 'imagenet', 'random' or a path)")
-    try: state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise ValueError(f"cannot read source weights file {path}: {e}") from e
-    if not isinstance(state, dict): raise ValueError(f"{path} does not hold a state_dict")
-    return load_vgg_state(stack, state, str(path))
+    path, origin = source_weights(weights)
+    return (stack if path is None else load_vgg_state(stack, read_vgg_file(path), str(path))), origin
 
 # %% ../nbs/02_models.ipynb #1ad399cc
 class Source(nn.Module):
@@ -111,7 +157,8 @@ class Source(nn.Module):
                 ):
         super().__init__()
         self.weights, self.layers = str(weights), check_layers(layers)
-        self.body = create_feature_extractor(vgg16_stack(weights, seed), {l: l for l in self.layers})
+        stack, self.origin = vgg16_stack(weights, seed)  # origin: "imagenet (torchvision)", "imagenet (file <sha256>)", "random" or "file <name> (<sha256>)"
+        self.body = create_feature_extractor(stack, {l: l for l in self.layers})
         self.requires_grad_(False)
         self.eval()
 
@@ -122,19 +169,19 @@ class Source(nn.Module):
     def forward(self, x: Tensor) -> dict[str, Tensor]: return self.body(x)
 
 # %% ../nbs/02_models.ipynb #4581e865
-import sys
-
 def resolve_source(source: str = "imagenet",  # "imagenet", "random" or a path to VGG16 weights
                    fallback: bool = True,  # use a random source, announced on stderr, when the ImageNet weights cannot be had
                   ) -> str:
     "The source to use: `source`, or 'random', announced, if it is 'imagenet' and its weights cannot be had."
     if source != "imagenet": return source
-    try: imagenet_vgg16_state_dict()
+    try: path, origin = imagenet_weights()
     except SourceWeightsUnavailable as e:
         if not fallback: raise
-        print(f"!! {e}\n!! FALLING BACK to a seeded RANDOM source: results below are an ablation "
-              "('pretrain: False'), not the pretrained method.\n", file=sys.stderr)
+        print(f"!! {e}. FALLING BACK to a seeded RANDOM source: what follows is an ablation, not the method.", file=sys.stderr)
         return "random"
+    if origin != "imagenet (torchvision)":
+        print(f"source: {origin}, the ImageNet VGG16 weights in {path.name} (the file ${WEIGHTS_VARIABLE} names), as "
+              "torchvision's cannot be had", file=sys.stderr)
     return source
 
 # %% ../nbs/02_models.ipynb #b3ed3557

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
 import numpy as np
 import seaborn as sns
 from PIL import Image
@@ -40,16 +41,21 @@ def plot_score_histograms(detections: list[Detection],  # runs to draw, one pane
                           ncols: int = 5,  # panels per row
                           title: str = "anomaly scores of the test images",  # the figure's title
                          ):
-    "Histograms (counts) of the scores of normal and anomalous test images, one panel per run; returns the figure."
+    "Histograms (counts) of the scores of normal and anomalous test images, one panel per run, one legend below them all; returns the figure."
     if not detections: raise ValueError("no detections to draw")
     nrows, ncols = -(-len(detections) // ncols), min(ncols, len(detections))
-    fig, axs = plt.subplots(nrows, ncols, figsize=(3 * ncols, 2.6 * nrows), squeeze=False)
+    height = 2.6 * nrows + 0.4  # and a strip at the bottom for the legend, where it covers no bar
+    fig, axs = plt.subplots(nrows, ncols, figsize=(3 * ncols, height), squeeze=False)
+    colors = {"normal": "C0", "anomalous": "C1"}
     for ax, d in zip(axs.flat, detections):
         kind = np.where(d.labels == 1, "anomalous", "normal")
-        sns.histplot(x=d.scores, hue=kind, hue_order=["normal", "anomalous"], stat="count", bins=30, element="step", ax=ax)
+        sns.histplot(x=d.scores, hue=kind, hue_order=list(colors), palette=colors, stat="count", bins=30, element="step",
+                     legend=False, ax=ax)
         ax.set(title=f"{d.name} (AUROC {d.auroc:.3f})", xlabel="score", ylabel="images")
     for ax in axs.flat[len(detections):]: ax.axis("off")
-    fig.suptitle(title); fig.tight_layout()
+    fig.suptitle(title); fig.tight_layout(rect=(0, 0.4 / height, 1, 1))
+    fig.legend(handles=[Patch(facecolor=c, edgecolor=c, alpha=0.4, label=f"{k} test images") for k, c in colors.items()],
+               loc="lower center", ncols=2, frameon=False)
     return fig
 
 # %% ../nbs/09_plots.ipynb #b4f5a937

@@ -61,7 +61,7 @@ def _figures(mkd: MKD, data: MVTecAD, r: dict, types: np.ndarray, method: str, m
     cal, labels, figures = mkd.calibration, r["labels"], []
     groups = [("all", np.ones(len(types), bool))] + [(d, (types == d) | (types == "good")) for d in sorted(set(types) - {"good"})]
     detections = [Detection(name, r["scores"][keep], labels[keep]) for name, keep in groups if len(set(labels[keep])) == 2]
-    setup = f"{data.category}, {method} maps, model trained {mkd.trained_epochs} epochs"
+    setup = f"{data.category}, {method} maps, {mkd.trained_epochs} epochs, source {mkd.source.origin}"
     if detections:
         figures.append(("roc.png", plot_roc(detections, title=f"ROC: {setup}")))
         fig = plot_score_histograms(detections, ncols=3, title=f"test scores: {setup}" + ("" if cal is None else

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_reproduce.ipynb #db481aee
 from __future__ import annotations
-import importlib.resources, math, time
+import importlib.resources, math, re, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from .evaluation import detect, evaluate
 from .files import append_rows, atomic_write, folder_lock, output_folder
 from .localization import MapSettings
 from .metrics import image_auroc
-from .models import CRITICAL_LAYERS, VGG16_WIDTHS, resolve_source, vgg_layers
+from .models import CRITICAL_LAYERS, VGG16_WIDTHS, resolve_source, source_weights, vgg_layers
 from .plots import plot_study, save_figure
 
 # %% auto #0
@@ -254,9 +254,9 @@ def _job_keys(results: pd.DataFrame) -> list[tuple]:
     "The job of each row of a results table, as the tuple of its `_JOB_KEY` columns, in text."
     return [tuple(str(v) for v in row) for row in results[list(_JOB_KEY)].itertuples(index=False)]
 
-def source_label(source: str, setting: dict) -> str:
-    "How results.csv names the source weights: 'imagenet', 'random:xavier_uniform', 'random:torchvision' or the file."
-    if source != "random": return source
+def source_label(origin: str, setting: dict) -> str:
+    "How results.csv names the source weights: their label (`mkd_nb.models.source_weights`), a random one's with how it was drawn."
+    if origin != "random": return origin  # 'imagenet (torchvision)', 'imagenet (file <sha256>)' or 'file <name> (<sha256>)'
     return "random:torchvision" if setting.get("source_init") == "torchvision" else "random:xavier_uniform"
 
 def samples_label(setting: dict, n_samples: int | None = None) -> str:
@@ -273,10 +273,10 @@ def study_preset(dataset: str) -> str:
 from functools import partial
 from .cluster import cluster_client, cluster_gpus, parse_cluster, run_jobs
 
-def _run_name(source: str, epochs: int, img_size: int | None, n_samples: int | None, score_layers: str = "",
+def _run_name(origin: str, epochs: int, img_size: int | None, n_samples: int | None, score_layers: str = "",
               interpolation: str = "") -> str:
-    "The settings of a run in a few words, for titles; `_`-joined, for file names."
-    return ", ".join([f"source {Path(source).stem if source not in ('imagenet', 'random') else source}", f"{epochs} epochs"]
+    "The settings of a run in a few words, for titles (`origin`: the source's label); `_`-joined, for file names."
+    return ", ".join([f"source {origin}", f"{epochs} epochs"]
                      + ([f"{img_size} px"] if img_size else []) + ([f"{n_samples} samples"] if n_samples else [])
                      + ([f"scored on {score_layers.replace(',', '+')}"] if score_layers else []) + ([interpolation] if interpolation else []))
 
@@ -286,7 +286,7 @@ def _write_figures(rows: pd.DataFrame, out: Path, study: str, dataset: str, run:
     for metric in rows["metric"].unique():
         fig = plot_study(rows[rows["metric"] == metric], title=f"{study} on {dataset}: {metric} ({run})",
                          ylabel=f"{metric} %" if "auroc" in metric or metric == "aupro" else metric)
-        paths.append(out / f"{study}_{dataset}_{run.replace(', ', '_').replace(' ', '')}_{metric}.png")
+        paths.append(out / f"{study}_{dataset}_{re.sub(r'[^A-Za-z0-9_.+-]', '', run.replace(', ', '_'))}_{metric}.png")
         save_figure(fig, paths[-1]); plt.close(fig)
     return paths
 
@@ -332,6 +332,7 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
               out: str = "mkd_reproduce",  # folder of results.csv and the figures; a run into it again adds only the missing jobs
               root: str = "data",  # where the dataset is (MVTec AD: the folder of its categories)
               classes: str | list | None = None,  # classes to run, comma-separated names or indices, e.g. "0,3" (default: all)
+              settings: str | list | None = None,  # the study's settings to run, comma-separated, e.g. all_4_layers (default: all)
               seeds: list[int] = (0,),  # seeds, one run each
               epochs: int | None = None,  # training epochs (default: the dataset's reference epochs)
               img_size: int | None = None,  # image side, MVTec AD and synthetic only (default: 128, synthetic 64)
@@ -356,6 +357,7 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
     if score_layers is not None:
         score_layers = tuple(l.strip() for l in score_layers.split(",")) if isinstance(score_layers, str) else tuple(score_layers)
         if bad := [l for l in score_layers if l not in CRITICAL_LAYERS]: raise ValueError(f"--score-layers {', '.join(bad)} unknown: choose among {', '.join(CRITICAL_LAYERS)}")
+        if len(set(score_layers)) < len(score_layers): raise ValueError(f"--score-layers names a layer more than once: {','.join(score_layers)}")
     if interpolation is not None:
         if interpolation not in INTERPOLATIONS: raise ValueError(f"--interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r}")
         if dataset not in DATASETS or dataset == "digits":
@@ -368,6 +370,12 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
         return all_classes[int(c)] if c.isdigit() and c not in all_classes and int(c) < len(all_classes) else c
     classes = [name(c) for c in (all_classes if classes is None else classes.split(",") if isinstance(classes, str) else classes)]
     if bad := [c for c in classes if c not in all_classes]: raise ValueError(f"--classes {', '.join(bad)} unknown: {dataset} has {', '.join(all_classes)}")
+    chosen = list(s.settings) if settings is None else [n.strip() for n in (settings.split(",") if isinstance(settings, str) else settings)]
+    if bad := [n for n in chosen if n not in s.settings]: raise ValueError(f"--settings {', '.join(bad)} unknown: {study} has {', '.join(s.settings)}")
+    chosen = [n for n in s.settings if n in chosen]  # in the study's order, each once
+    for n in chosen if score_layers else ():  # at once, not when the setting's job comes
+        if not set(score_layers) & set(trained := s.settings[n].get("model", {}).get("layers", CRITICAL_LAYERS)):
+            raise ValueError(f"--score-layers {','.join(score_layers)} include none of the layers the setting {n} trains ({','.join(trained)})")
     spec = parse_cluster(cluster)
     on_workers = spec is not None and spec.address is not None  # a running cluster: its workers' device (here may be no GPU)
     if on_workers and device in (None, "auto"): gpu = None  # decided by the cluster's workers
@@ -375,13 +383,16 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
     else: gpu = as_device(device).type == "cuda"  # the device, checked before any work
     out = output_folder(out, "--out")
     source = resolve_source(source)
-    scored_on = ",".join(score_layers) if score_layers else ""
+    origin = source_weights(source)[1]  # the weights' label, for results.csv and the figures
+    def scored_on(setting):  # the layers a setting's score uses, of those asked: a setting trained on pool5 alone scores on pool5
+        trained = setting.get("model", {}).get("layers", CRITICAL_LAYERS)
+        return ",".join(l for l in score_layers if l in trained) if score_layers else ""
     def key(name, cls, seed):
         setting = s.settings[name]
-        return tuple(str(v) for v in (study, name, dataset, cls, seed, source_label(source, setting), epochs, img_size or "",
-                                      samples_label(setting, n_samples), scored_on, interpolation or ""))
-    groups = [list(s.settings)] if study in MAP_STUDIES else [[name] for name in s.settings]
-    results_path, run = out / "results.csv", _run_name(source, epochs, img_size, n_samples, scored_on, interpolation or "")
+        return tuple(str(v) for v in (study, name, dataset, cls, seed, source_label(origin, setting), epochs, img_size or "",
+                                      samples_label(setting, n_samples), scored_on(setting), interpolation or ""))
+    groups = [chosen] if study in MAP_STUDIES else [[name] for name in chosen]
+    results_path, run = out / "results.csv", _run_name(origin, epochs, img_size, n_samples, ",".join(score_layers or ()), interpolation or "")
     with folder_lock(out, "--out"):
         earlier = read_results(results_path)
         if results_path.is_file() and list(pd.read_csv(results_path, nrows=0).columns) != list(RESULT_COLUMNS):
@@ -412,7 +423,7 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
                                                     desc=f"{study} on {dataset}", disable=not progress):
                 for m in measured: write(cls, seed, *m)
         res = read_results(results_path)
-        mine = {key(n, cls, seed) for cls in classes for seed in seeds for n in s.settings}
+        mine = {key(n, cls, seed) for cls in classes for seed in seeds for n in chosen}
         rows = res[[k in mine for k in _job_keys(res)]]
         rows = rows.reset_index(drop=True)
         figures = _write_figures(rows, out, study, dataset, run)

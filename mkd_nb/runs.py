@@ -218,7 +218,7 @@ def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip
         config = mkd.config
     source_fingerprint = same_everywhere(fingerprint(mkd.source), "the source weights", env)
     info = {"mkd_nb_version": MKD_NB_VERSION, "torch_version": torch.__version__, "python": platform.python_version(),
-            "options": options, "source_used": config.source, "config": asdict(config), "device": str(mkd.device),
+            "options": options, "source_used": config.source, "source_origin": mkd.source.origin, "config": asdict(config), "device": str(mkd.device),
             "world_size": env.world_size, "n_images": len(good), "n_train": len(train_files), "held_out_files": list(digests["held_out"]),
             "skipped": [{"file": str(p), "reason": why} for p, why in bad], "status": "training"}
     if env.distributed: info["batch_norm"] = batch_norm_statistics(mkd.device, env.world_size)
@@ -242,7 +242,7 @@ def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip
         on_rank0(write, env)  # a failed write stops every process
         if on_epoch_end is not None: on_epoch_end(epoch)
     say(f"{len(good)} normal images in {root}: {len(train_files)} to train on, {len(held_files)} held out for calibration; "
-        f"{epochs} epochs at {img_size}x{img_size}, source {config.source}, on {mkd.device}")
+        f"{epochs} epochs at {img_size}x{img_size}, source {mkd.source.origin}, on {mkd.device}")
     if env.distributed: say(f"{env.world_size} processes train the model together, batch size {options['batch_size']} in all; "
                             f"batch norm statistics: {info['batch_norm']}")
     images = ImageFiles(good, img_size, crop=config.crop)  # as the model takes image files
