@@ -44,6 +44,17 @@ def activations(net, mkd: MKD, x: torch.Tensor, batch_size: int = 64, dtype=torc
     return {k: torch.cat(v) for k, v in out.items()}
 
 
+@torch.inference_mode()
+def test_scores(mkd: MKD, x: torch.Tensor, feats: dict, batch_size: int = 256) -> dict:
+    "The test images' scores on all layers and on the reference's pool3-5, batch by batch (the source's features given)."
+    out = {"all": [], "pool3-5": []}
+    for i in range(0, len(x), batch_size):
+        preds = mkd.cloner(mkd.prepare(x[i:i + batch_size].to(mkd.device)))
+        f = {k: v[i:i + batch_size].float().to(mkd.device) for k, v in feats.items()}
+        out["all"].append(mkd.scores_of(preds, f).cpu()); out["pool3-5"].append(mkd.scores_of(preds, f, REFERENCE_SCORE_LAYERS).cpu())
+    return {k: torch.cat(v).numpy() for k, v in out.items()}
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--img-size", type=int, default=224)
@@ -90,13 +101,12 @@ if __name__ == "__main__":
         def on_epoch_end(epoch, get_state):
             if epoch in a.curve or epoch == a.epochs:
                 mkd.cloner.eval()
-                preds = activations(mkd.cloner, mkd, test_x)
+                scores = test_scores(mkd, test_x, feats)
                 mkd.cloner.train()
-                f32 = {k: v.float() for k, v in feats.items()}
                 row = {"class": c, "name": name, "img_size": S, "source": origin, "seed": a.seed, "epoch": epoch,
                        "n_train": len(train), "n_test": len(keep), "test_per_class": a.test_per_class,
-                       "image_auroc": 100 * image_auroc(mkd.scores_of(preds, f32).numpy(), labels),
-                       "image_auroc_pool3-5": 100 * image_auroc(mkd.scores_of(preds, f32, REFERENCE_SCORE_LAYERS).numpy(), labels),
+                       "image_auroc": 100 * image_auroc(scores["all"], labels),
+                       "image_auroc_pool3-5": 100 * image_auroc(scores["pool3-5"], labels),
                        "train_seconds": round(sum(get_state()["history"]["epoch_seconds"]), 1), "threads": torch.get_num_threads()}
                 append_rows(out / "curve.csv", list(row), [row])
                 print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)

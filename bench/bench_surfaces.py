@@ -9,8 +9,12 @@ Calibration images: a share of train/good held out (`held_out_split`, the model'
     python bench/bench_surfaces.py train --data magnetic_tile --seeds 0 1 2 --epochs 200 --every 10
     # every setting of the grid on the model of one epoch
     python bench/bench_surfaces.py grid --data magnetic_tile --seeds 0 1 2 --epoch 200
+    # hits and misses of one map setting on the test half
+    python bench/bench_surfaces.py examples --data magnetic_tile --seeds 0 --epoch 200 --settings "pool2-3, sigma 4, minus mean"
     # a longer run continues the kept training state
-    python bench/bench_surfaces.py train --data magnetic_tile --seeds 0 --epochs 300 --every 10
+    python bench/bench_surfaces.py train --data magnetic_tile --seeds 0 --epochs 400 --every 10
+    # how much of the defects a centre crop keeps (the data alone)
+    python bench/bench_surfaces.py crop --data magnetic_tile
 
 Rows are appended to CSV files in --out (curve.csv, grid.csv, timing.csv), each with the data, source label, seed,
 held-out share, epoch and half; models and training states go to --work (not committed).
@@ -21,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from mkd_nb.core import MKD
 from mkd_nb.data import MVTecAD, extract_archive, local_datasets, make_synthetic_mvtec
@@ -40,6 +45,19 @@ def category_folder(data: str, root: Path) -> Path:
         return make_synthetic_mvtec(root, "objects", n_train=240, n_good=40, n_defective=30, size=128, appearance="object", seed=1)
     if (root / "magnetic_tile").is_dir(): return root / "magnetic_tile"
     return extract_archive(local_datasets() / "magnetic_tile" / "magnetic_tile_mvtec_layout.tar.gz", root / "extracted") / "magnetic_tile"
+
+
+def crop_keeps(category: Path) -> dict:
+    "How much of each defect a centre crop keeps, at the images' own resolution."
+    kept = []
+    for mask_path in sorted((category / "ground_truth").rglob("*_mask.png")):
+        m = np.asarray(Image.open(mask_path).convert("L")) > 0
+        h, w = m.shape
+        side = min(h, w); top, left = (h - side) // 2, (w - side) // 2
+        kept.append(m[top:top + side, left:left + side].sum() / max(m.sum(), 1))
+    kept = np.array(kept)
+    return dict(n_defective=len(kept), kept_mean=float(kept.mean()), none_kept=int((kept == 0).sum()),
+                under_half_kept=int((kept < 0.5).sum()))
 
 
 def halves(types: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -189,13 +207,13 @@ def grid(s: Setup, seed: int, epoch: int):
     acts = {pad: {which: (activations(mkd.cloner, mkd, x, pad), activations(mkd.source, mkd, x, pad))
                   for which, x in (("test", s.test_x), ("held", held_x))} for pad in (0, a.pad)}
     base, k1 = {**s.base(seed), "epoch": epoch}, max(1, s.S * s.S // 100)
-    rows = []
+    rows, normal_maps = [], {}
 
     def record(setting, kind, test_scores, held_scores, test_maps=None):
         for h in HALVES:
             k = s.half == h
             r = {"image_auroc": image_auroc(test_scores[k], s.labels[k]), **threshold_rows(test_scores[k], held_scores, s.labels[k])}
-            per_type = h == "test" or a.per_type_validation
+            per_type = (h == "test" or a.per_type_validation) and (test_maps is None or setting in (a.per_type or ()))
             if test_maps is not None: r.update(pixel_auroc=pixel_auroc(test_maps[k], s.masks[k]), aupro=aupro(test_maps[k], s.masks[k]))
             for d in sorted(set(s.types) - {"good"}) if per_type else ():  # each defect type against the good images
                 keep = k & ((s.types == d) | (s.types == "good"))
@@ -211,10 +229,12 @@ def grid(s: Setup, seed: int, epoch: int):
         record(name, "loss", mkd.scores_of(preds, feats, layers).numpy(), mkd.scores_of(held_preds, held_feats, layers).numpy())
     # discrepancy maps, and the map maximum and top-1% mean as image scores
     for name, (fields, mean, pad) in grid_settings(a.pad).items():
-        if a.settings and name not in a.settings: continue
+        if a.settings and name not in a.settings and name not in (a.per_type or ()): continue
         ms = MapSettings("discrepancy", scale_per_image=False, **fields)
         (preds, feats), (held_preds, held_feats) = acts[pad]["test"], acts[pad]["held"]
         test_maps, held_maps = maps_of(preds, feats, s.S, ms, mkd, pad), maps_of(held_preds, held_feats, s.S, ms, mkd, pad)
+        if fields["gaussian_sigma"] == 4 and not mean and "terms" not in fields:  # the mean map of the good test images, corners and all
+            normal_maps[name] = test_maps[s.labels == 0].mean(0).numpy()
         if mean: test_maps, held_maps = test_maps - held_maps.mean(0), held_maps - held_maps.mean(0)
         record(name, "map max", map_scores(test_maps).numpy(), map_scores(held_maps).numpy(), test_maps)
         record(name, "map top 1%", map_scores(test_maps, k1).numpy(), map_scores(held_maps, k1).numpy())
@@ -228,14 +248,47 @@ def grid(s: Setup, seed: int, epoch: int):
             hm = mkd.localize(held_x, "gradients", batch_size=16, **ms)
             record(name, "map max", map_scores(tm).numpy(), map_scores(hm).numpy(), tm)
     append_rows(Path(a.out) / "grid.csv", list(rows[0]), rows)
+    np.savez_compressed(Path(a.out) / f"mean_normal_maps_{a.data}_seed{seed}_epoch{epoch}.npz", **normal_maps)
     timing = {**base, "grid_seconds": round(time.perf_counter() - t, 1), "threads": torch.get_num_threads()}
     append_rows(Path(a.out) / "timing.csv", list(timing), [timing])
     print(timing, flush=True)
 
 
+def examples(s: Setup, seed: int, epoch: int, setting: str):
+    "Hits and misses on the test half: per defect type its highest- and lowest-scoring image, and the highest-scoring good one."
+    import matplotlib; matplotlib.use("Agg")
+    from mkd_nb.plots import save_figure, show_maps
+    a, (fields, mean, pad) = s.a, grid_settings(s.a.pad)[setting]
+    mkd, (_, held_idx) = s.model(seed)
+    mkd.cloner.load_state_dict(torch.load(s.folder(seed) / f"cloner_epoch{epoch}.pt", weights_only=True))
+    mkd.eval()
+    test = np.flatnonzero(s.half == "test")
+    x, held_x = s.test_x[test], s.train_x[held_idx]
+    ms = MapSettings("discrepancy", scale_per_image=False, **fields)
+    (preds, feats), (held_preds, held_feats) = [(activations(mkd.cloner, mkd, v, pad), activations(mkd.source, mkd, v, pad)) for v in (x, held_x)]
+    maps, held_maps = maps_of(preds, feats, s.S, ms, mkd, pad), maps_of(held_preds, held_feats, s.S, ms, mkd, pad)
+    if mean: maps, held_maps = maps - held_maps.mean(0), held_maps - held_maps.mean(0)
+    scores, types = mkd.scores_of(*(activations(mkd.cloner, mkd, x), activations(mkd.source, mkd, x))).numpy(), s.types[test]
+    picked, titles = [], []
+    for d in sorted(set(types) - {"good"}):
+        idx = np.flatnonzero(types == d)
+        for which, i in (("highest", idx[np.argmax(scores[idx])]), ("lowest", idx[np.argmin(scores[idx])])):
+            picked.append(i); titles.append(f"{d}: {which} score")
+    good = np.flatnonzero(types == "good"); picked.append(good[np.argmax(scores[good])]); titles.append("good: highest score")
+    lo, hi = float(np.quantile(held_maps.numpy(), 0.5)), float(np.quantile(held_maps.numpy(), 0.999))
+    heat = ((maps[picked] - lo) / max(hi - lo, 1e-12) * 0.5).clamp(0, 1)  # 0 at the normal median pixel, 0.5 at its 0.999 quantile
+    fig = show_maps(x[picked], heat, s.masks[test][picked], titles, outlines=heat > 0.5, value_range=(0, 1),
+                    heat_title="map (0.5: normal 0.999 quantile), outlined above it",
+                    title=f"{a.data}, test half, seed {seed}, {epoch} epochs, source {s.origin}; maps: {setting}")
+    name = f"examples_{a.data}_seed{seed}_epoch{epoch}_{setting.replace(', ', '_').replace(' ', '')}.png"
+    save_figure(fig, Path(a.out) / name, dpi=60)
+    print(f"wrote {Path(a.out) / name}")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("phase", choices=("train", "grid"))
+    ap.add_argument("phase", choices=("train", "grid", "examples", "crop"),
+                    help="examples: hits and misses of --settings' first map setting; crop: how much of the defects a centre crop keeps (no model)")
     ap.add_argument("--data", default="magnetic_tile", choices=("magnetic_tile", "objects"))
     ap.add_argument("--source", default="imagenet", help="imagenet (torchvision's, else $MKD_VGG16_WEIGHTS), random or a file")
     ap.add_argument("--img-size", type=int, default=128)
@@ -247,7 +300,8 @@ if __name__ == "__main__":
     ap.add_argument("--pad", type=int, default=16, help="grid: border padding measured against none")
     ap.add_argument("--settings", nargs="+", default=None, help="grid: only these map settings (default: all)")
     ap.add_argument("--gradients", action="store_true", help="grid: also the paper's gradient maps (slow)")
-    ap.add_argument("--per-type-validation", action="store_true", help="grid: AU-PRO per defect type on the validation half too")
+    ap.add_argument("--per-type", nargs="+", default=None, help="grid: map settings also measured per defect type (the loss scores always are)")
+    ap.add_argument("--per-type-validation", action="store_true", help="grid: per defect type on the validation half too")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", 2)))
     ap.add_argument("--root", default=None, help="where the data is extracted or written (default: a temporary folder)")
     ap.add_argument("--work", default="bench_work/surfaces", help="models and training states (not committed)")
@@ -255,8 +309,12 @@ if __name__ == "__main__":
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     Path(a.out).mkdir(parents=True, exist_ok=True)
+    if a.phase == "crop":
+        keeps = {"data": a.data, **crop_keeps(category_folder(a.data, Path(a.root or tempfile.mkdtemp())))}
+        append_rows(Path(a.out) / "crop_keeps.csv", list(keeps), [keeps]); print(keeps); raise SystemExit
     s = Setup(a)
     for seed in a.seeds:
         if a.phase == "train": train(s, seed)
-        else:
-            for epoch in a.epoch: grid(s, seed, epoch)
+        for epoch in a.epoch if a.phase != "train" else ():
+            if a.phase == "grid": grid(s, seed, epoch)
+            else: examples(s, seed, epoch, a.settings[0])

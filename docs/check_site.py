@@ -119,6 +119,7 @@ def main():
                     tab.wait_for_function("""() => { const s = document.querySelector('#search-results .search-summary');
                         return s && /found|did not match/i.test(s.textContent); }""", timeout=20000)
                 except Exception as e: faults.append(f"search for {term!r}: no results shown ({e.__class__.__name__})"); continue
+                tab.wait_for_load_state("networkidle")  # the snippets' page fetches end here, not cut off by the next search
                 found = tab.evaluate("Array.from(document.querySelectorAll('#search-results ul.search li > a:first-of-type')).map(a => a.href)")
                 found = sorted({urllib.parse.urlsplit(h).path.lstrip("/") for h in found})
                 missing = [p for p in want if p not in found]

@@ -18,6 +18,7 @@ from .files import append_rows, atomic_write, folder_lock, output_folder
 from .metrics import Detection
 from .models import CRITICAL_LAYERS, resolve_source, source_weights
 from .plots import plot_roc, plot_score_histograms, save_figure
+from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['DEMO_OUTPUTS', 'one_class_experiment', 'results_table', 'run_demo']
@@ -30,6 +31,7 @@ def one_class_experiment(dataset: str = "digits",  # "digits", "mnist", "fashion
                          root: str | Path = "data",  # dataset files
                          download: bool = True,  # let torchvision download missing files
                          progress: bool = True,  # show progress bars
+                         on_epoch_end=None,  # called after every epoch of every class's training (see `MKD.fit`)
                          **kwargs,  # more `MKDConfig` settings: cloner, layers, lam, weighting, score_layers, seed; or device
                         ) -> list[Detection]:
     "Train a fresh MKD on each normal class of `dataset` and score the whole test set: one `Detection` per class."
@@ -37,7 +39,7 @@ def one_class_experiment(dataset: str = "digits",  # "digits", "mnist", "fashion
     for k in range(len(DATASET_CLASSES[dataset])) if classes is None else classes:
         train, test = one_class_split(dataset, k, True, root, download), one_class_split(dataset, k, False, root, download)
         mkd = MKD.from_preset(dataset, source=source, **kwargs)
-        mkd.fit(train, epochs=epochs, progress=progress)
+        mkd.fit(train, epochs=epochs, progress=progress, on_epoch_end=on_epoch_end)
         detections.append(detect(mkd, test, name=str(k)))
         if progress: print(f"normal class {k}: AUROC {detections[-1].auroc:.4f}")
     return detections
@@ -98,14 +100,20 @@ def run_demo(dataset: str = "digits",  # dataset: digits (embedded, offline), mn
     out = output_folder(out, "--out", () if overwrite else DEMO_OUTPUTS)
     with folder_lock(out, "--out"):
         (out / "auroc_per_class.csv").unlink(missing_ok=True)  # rows of an earlier run would be mistaken for this one's
-        if progress: print(f"MKD one-class detection on {dataset}")
         source = resolve_source(source)
-        setup = (f"{dataset}, source {source_weights(source)[1]}, {cloner} cloner, {_plural(settings['epochs'], 'epoch')}, "
+        origin, epochs = source_weights(source)[1], settings["epochs"]
+        setup = (f"{dataset}, source {origin}, {cloner} cloner, {_plural(epochs, 'epoch')}, "
                  f"lambda {settings['lam']} ({weighting}), seed {seed}")
-        detections = []
-        for k in ks:  # one class at a time, its row written as soon as it is measured
-            detections += one_class_experiment(dataset, [k], source, root=root, progress=progress, device=device, **settings)
-            append_rows(out / "auroc_per_class.csv", ("class", "AUROC %", "setup"), [(k, round(100 * detections[-1].auroc, 2), setup)])
+        if progress: print(f"MKD one-class detection on {dataset}: {len(ks)} normal class{'es' if len(ks) > 1 else ''} "
+                           f"({','.join(map(str, ks))}), one model each trained {_plural(epochs, 'epoch')} on its normal "
+                           f"images and scored on the whole test split; source {origin}")
+        detections, bar = [], tqdm(total=len(ks) * epochs, desc="training and scoring", unit="epoch", disable=not progress)
+        with bar:  # one bar over the whole job: its rate and time left are the demo's
+            for k in ks:  # one class at a time, its row written as soon as it is measured
+                detections += one_class_experiment(dataset, [k], source, root=root, progress=False, device=device,
+                                                   on_epoch_end=lambda epoch, state: bar.update(), **settings)
+                append_rows(out / "auroc_per_class.csv", ("class", "AUROC %", "setup"), [(k, round(100 * detections[-1].auroc, 2), setup)])
+                if progress: bar.write(f"normal class {k}: AUROC {detections[-1].auroc:.4f}")
         table = results_table(detections)
         atomic_write(out / "auroc.csv", lambda tmp: table.assign(setup=setup).to_csv(tmp))
         for name, fig in [("roc.png", plot_roc(detections, title=f"ROC: {setup}")),

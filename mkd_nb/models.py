@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #020d869f
 from __future__ import annotations
-import functools, hashlib, os, sys
+import functools, os, sys
 from collections import OrderedDict
 from pathlib import Path
 from urllib.error import URLError
@@ -15,10 +15,12 @@ from torch import nn, Tensor
 from torchvision.models import VGG16_Weights
 from torchvision.models.feature_extraction import create_feature_extractor
 
+from .files import file_digest
+
 # %% auto #0
 __all__ = ['CRITICAL_LAYERS', 'VGG16_WIDTHS', 'CLONER_WIDTHS', 'WEIGHTS_VARIABLE', 'vgg_layers', 'check_layers',
-           'SourceWeightsUnavailable', 'file_digest', 'imagenet_weights', 'read_vgg_file', 'load_vgg_state',
-           'source_weights', 'vgg16_stack', 'Source', 'resolve_source', 'Cloner']
+           'SourceWeightsUnavailable', 'imagenet_weights', 'read_vgg_file', 'load_vgg_state', 'source_weights',
+           'vgg16_stack', 'Source', 'resolve_source', 'Cloner']
 
 # %% ../nbs/02_models.ipynb #dac2960c
 CRITICAL_LAYERS = ("pool2", "pool3", "pool4", "pool5")
@@ -65,15 +67,6 @@ WEIGHTS_VARIABLE = "MKD_VGG16_WEIGHTS"  # the environment variable naming a VGG1
 class SourceWeightsUnavailable(RuntimeError):
     "The ImageNet VGG16 weights are neither cached, downloadable, nor named by `$MKD_VGG16_WEIGHTS`."
 
-def file_digest(path: str | Path,  # the file
-                n: int = 12,  # hex digits kept
-               ) -> str:
-    "The first `n` hex digits of a file's SHA-256: what names a weights file in labels."
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
-    return h.hexdigest()[:n]
-
 @functools.cache  # asked once per process: a machine without internet is not asked again for every model it builds
 def _reachable(url: str, timeout: float = 10) -> bool:
     "Whether `url` answers a HEAD request."
@@ -97,7 +90,7 @@ def imagenet_weights() -> tuple[Path, str]:
     if named := os.environ.get(WEIGHTS_VARIABLE):
         path = Path(named).expanduser()
         if not path.is_file(): raise FileNotFoundError(f"${WEIGHTS_VARIABLE} names {path}, which is not a file")
-        return path, f"imagenet (file {file_digest(path)})"
+        return path, f"imagenet (file {file_digest(path)[:12]})"
     raise SourceWeightsUnavailable(
         f"torchvision's ImageNet VGG16 weights cannot be had ({why}); set {WEIGHTS_VARIABLE}=path/to/vgg16.pth "
         f"(a VGG16 ImageNet state_dict, see the README), or copy {cached.name} into {cached.parent}")
@@ -137,7 +130,7 @@ def source_weights(weights: str | Path = "imagenet",  # "imagenet", "random" or 
     if str(weights) == "random": return None, "random"
     if str(weights) == "imagenet": return imagenet_weights()
     path = Path(weights)
-    return path, f"file {path.name} ({file_digest(path) if path.is_file() else 'missing'})"
+    return path, f"file {path.name} ({file_digest(path)[:12] if path.is_file() else 'missing'})"
 
 def vgg16_stack(weights: str | Path = "imagenet",  # "imagenet", "random" or a path to a VGG16 state_dict file
                 seed: int = 0,  # seed of the random weights

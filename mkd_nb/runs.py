@@ -18,7 +18,7 @@ from .checks import check_fraction, check_integer
 from .core import MKD, MKD_NB_VERSION, MKDConfig, as_device, fingerprint, read_checkpoint
 from .data import ImageFiles, MVTecAD, get_preset, list_images
 from .distributed import batch_norm_statistics, distributed, held_by_rank0, on_rank0, process_device, same_everywhere
-from .models import resolve_source
+from .models import CRITICAL_LAYERS, check_layers, resolve_source
 
 # %% auto #0
 __all__ = ['MIN_ABOVE', 'RUN_CHECKPOINT_FORMAT', 'RUN_CHECKPOINT_KEYS', 'RUN_FILES', 'LOG_COLUMNS', 'COMPARED_OPTIONS',
@@ -90,7 +90,7 @@ RUN_CHECKPOINT_KEYS = ("format", "version", "options", "config", "source_fingerp
 RUN_FILES = ("model.pt", "checkpoints", "train_log.csv", "run.json")  # what a run writes in its folder
 LOG_COLUMNS = ("epoch", "loss", "seconds")  # the columns of train_log.csv
 COMPARED_OPTIONS = ("train_dir", "category", "preset", "img_size", "epochs", "batch_size", "source", "seed", "held_out",
-                    "false_alarm_rate", "crop")
+                    "false_alarm_rate", "crop", "score_layers")
 MAX_IMG_SIZE = 4096  # the largest --img-size a run takes
 
 def _digests(paths, root: Path) -> dict[str, str]:
@@ -128,6 +128,7 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
               false_alarm_rate: float = 0.05,  # share of new normal images the stored threshold may call anomalous
               pixel_false_alarm_rate: float = 0.001,  # share of normal map pixels above the stored map threshold (the defect outline)
               crop: bool = False,  # make non-square images square by centre-cropping (as mkd_nb 0.1); default: resize the whole image, keeping all of it
+              score_layers: str | None = None,  # layers the image score uses, comma-separated, e.g. pool4,pool5 (default: all four, the paper's score)
               checkpoint_every: int = 10,  # write checkpoints/last.pt every this many epochs, and at the end
               batch_size: int | None = None,  # training images per step (default: 64)
               skip_bad: bool = False,  # leave out unreadable images (listed) instead of stopping before training
@@ -144,6 +145,11 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
     false_alarm_rate = check_fraction("--false-alarm-rate", false_alarm_rate)
     pixel_false_alarm_rate = check_fraction("--pixel-false-alarm-rate", pixel_false_alarm_rate)
     if not isinstance(crop, bool): raise TypeError(f"--crop must be True or False, got {crop!r}")
+    if score_layers is not None:
+        names = [l.strip() for l in score_layers.split(",")] if isinstance(score_layers, str) else list(score_layers)
+        try: score_layers = ",".join(check_layers(names))
+        except ValueError: raise ValueError(f"--score-layers must be distinct names among {','.join(CRITICAL_LAYERS)}, "
+                                            f"comma-separated, got {score_layers!r}") from None
     if not isinstance(source, (str, Path)): raise TypeError(f"--source must be imagenet, random or a file, got {source!r}")
     source = str(source) if str(source) in ("imagenet", "random") else str(Path(source).expanduser().resolve())
     if source not in ("imagenet", "random") and not Path(source).is_file(): raise FileNotFoundError(f"--source {source}: no such file")
@@ -152,7 +158,7 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
     options = dict(train_dir=None if train_dir is None else str(root), category=None if category is None else str(root),
                    preset=preset, img_size=img_size, epochs=epochs, batch_size=batch_size, source=source, seed=seed,
                    held_out=held_out, false_alarm_rate=false_alarm_rate,
-                   pixel_false_alarm_rate=pixel_false_alarm_rate, crop=crop)
+                   pixel_false_alarm_rate=pixel_false_alarm_rate, crop=crop, score_layers=score_layers)
     with distributed(device) as env:  # under torchrun: the processes' group; else nothing
         say = print if progress and env.main else (lambda *a, **k: None)
         hold = lambda: folder_lock(output_folder(out, "--out", () if resume else RUN_FILES, "pass --resume to continue it"))
@@ -214,7 +220,8 @@ def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip
         if resume: say(f"{out}: no checkpoint yet; starting the run from the first epoch")
         state, used = None, resolve_source(options["source"])
         mkd = MKD.from_preset(options["preset"], device=device, source=used, img_size=img_size, epochs=epochs,
-                              batch_size=options["batch_size"], seed=options["seed"], crop=options["crop"])
+                              batch_size=options["batch_size"], seed=options["seed"], crop=options["crop"],
+                              score_layers=None if options["score_layers"] is None else tuple(options["score_layers"].split(",")))
         config = mkd.config
     source_fingerprint = same_everywhere(fingerprint(mkd.source), "the source weights", env)
     info = {"mkd_nb_version": MKD_NB_VERSION, "torch_version": torch.__version__, "python": platform.python_version(),
