@@ -27,15 +27,15 @@ if __name__ == "__main__":
     root = Path(tempfile.mkdtemp())
     cat = make_synthetic_mvtec(root, "c200", n_train=200, n_good=40, n_defective=20, size=128, appearance="object")
     n_test = len(list((cat / "test").rglob("*.png")))
-    s = timed(["mkd_train", "--data", str(cat), "--out", str(root / "run"), "--epochs", "3", "--source", "random", "--quiet"])
+    s = timed(["mkd_train", "--category", str(cat), "--out", str(root / "run"), "--epochs", "3", "--source", "random", "--quiet"])
     info = json.loads((root / "run" / "run.json").read_text())
     log = [l.split(",") for l in (root / "run" / "train_log.csv").read_text().split()[1:]]
     ep = [float(r[2]) for r in log]
-    print(f"mkd_train, 200 normal images (180 trained, 20 held out), 3 epochs: {s:.1f} s; parts {json.dumps({k: round(v, 1) for k, v in info['seconds'].items()})}; "
+    print(f"mkd_train, {info['n_images']} normal images ({info['n_train']} trained, {info['n_images'] - info['n_train']} held out), 3 epochs: {s:.1f} s; parts {json.dumps({k: round(v, 1) for k, v in info['seconds'].items()})}; "
           f"epoch seconds {ep}; projected 601 epochs: {(s - sum(ep) + 601 * sorted(ep)[1]) / 3600:.2f} h")
     for method in ("discrepancy", "gradients"):
         s = timed(["mkd_predict", "--model", str(root / "run" / "model.pt"), str(cat / "test"), "--out", str(root / f"pred_{method}"), "--method", method, "--quiet"])
         print(f"mkd_predict --method {method}: {n_test} test images in {s:.1f} s ({1e3 * s / n_test:.0f} ms/image incl. start-up)")
-    s = timed(["mkd_evaluate", "--model", str(root / "run" / "model.pt"), "--data", str(cat), "--out", str(root / "eval"), "--quiet"])
+    s = timed(["mkd_evaluate", "--model", str(root / "run" / "model.pt"), "--category", str(cat), "--out", str(root / "eval"), "--quiet"])
     print(f"mkd_evaluate: {n_test} test images in {s:.1f} s")
     shutil.rmtree(root)
