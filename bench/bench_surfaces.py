@@ -35,6 +35,8 @@ from mkd_nb.metrics import aupro, f1_max, false_alarm_threshold, image_auroc, pi
 from mkd_nb.models import resolve_source
 from mkd_nb.runs import held_out_split
 
+from bench_real_maps import crop_keeps, stacked  # the earlier study's helpers (this script runs from bench/, beside it)
+
 HALVES = ("validation", "test")
 
 
@@ -47,19 +49,6 @@ def category_folder(data: str, root: Path) -> Path:
     return extract_archive(local_datasets() / "magnetic_tile" / "magnetic_tile_mvtec_layout.tar.gz", root / "extracted") / "magnetic_tile"
 
 
-def crop_keeps(category: Path) -> dict:
-    "How much of each defect a centre crop keeps, at the images' own resolution."
-    kept = []
-    for mask_path in sorted((category / "ground_truth").rglob("*_mask.png")):
-        m = np.asarray(Image.open(mask_path).convert("L")) > 0
-        h, w = m.shape
-        side = min(h, w); top, left = (h - side) // 2, (w - side) // 2
-        kept.append(m[top:top + side, left:left + side].sum() / max(m.sum(), 1))
-    kept = np.array(kept)
-    return dict(n_defective=len(kept), kept_mean=float(kept.mean()), none_kept=int((kept == 0).sum()),
-                under_half_kept=int((kept < 0.5).sum()))
-
-
 def halves(types: np.ndarray, seed: int = 0) -> np.ndarray:
     "'validation' or 'test' for each test image: a seeded half (rounded up) of each defect type and of the good images."
     rng, half = np.random.default_rng(seed), np.empty(len(types), dtype=object)
@@ -69,13 +58,6 @@ def halves(types: np.ndarray, seed: int = 0) -> np.ndarray:
     return half
 
 
-def stacked(dataset) -> tuple:
-    "All items of a dataset stacked: images, and (test sets) labels and masks."
-    items = [dataset[i] for i in range(len(dataset))]
-    return tuple(torch.stack([torch.as_tensor(v) for v in column]) for column in zip(*items))
-
-
-@torch.inference_mode()
 def activations(net, mkd: MKD, x: torch.Tensor, pad: int = 0, batch_size: int = 32) -> dict:
     "Activations of `net` (mkd.source or mkd.cloner) for images `x`, their edges repeated `pad` pixels as `border_pad` does, on the CPU."
     out = {}
