@@ -58,6 +58,7 @@ def halves(types: np.ndarray, seed: int = 0) -> np.ndarray:
     return half
 
 
+@torch.no_grad()
 def activations(net, mkd: MKD, x: torch.Tensor, pad: int = 0, batch_size: int = 32) -> dict:
     "Activations of `net` (mkd.source or mkd.cloner) for images `x`, their edges repeated `pad` pixels as `border_pad` does, on the CPU."
     out = {}
@@ -117,6 +118,7 @@ class Setup:
         return dict(data=self.a.data, source=self.origin, img_size=self.S, held_out=self.a.held_out, seed=seed)
 
 
+@torch.no_grad()
 def curve_metrics(s: Setup, mkd: MKD, feats, held_feats, held_idx) -> dict:
     "Per half: the loss score's image AUROC, and the discrepancy maps of all layers and of pool2-3 minus the normal mean."
     preds, held_preds = activations(mkd.cloner, mkd, s.test_x), activations(mkd.cloner, mkd, s.train_x[held_idx])
