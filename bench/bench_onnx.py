@@ -36,7 +36,7 @@ if __name__ == "__main__":
         mkd.calibrate(torch.from_numpy(rng.random((8, 3, args.size, args.size), dtype=np.float32)))
     path = Path(tempfile.mkdtemp()) / "detector.onnx"
     start = time.perf_counter()
-    export_onnx(mkd, path, dynamic_batch=True, progress=False)
+    export_onnx(mkd, path, progress=False)
     print(f"export: {time.perf_counter() - start:.0f} s, {path.stat().st_size / 1e6:.0f} MB; torch {torch.__version__}, "
           f"onnxruntime {ort.__version__}, {args.threads} threads, {os.cpu_count()} CPUs, {args.size}x{args.size} images")
     onnx_detector = OnnxDetector(path, device="cpu")

@@ -77,7 +77,7 @@ class OnnxDetector:
         self.crop = m["config"].get("crop", True)  # how image files become its square input (files of mkd_nb 0.1: centre crops)
         self.fingerprint = m["model_fingerprint"]  # the cloner's, as `mkd_nb.core.fingerprint` gives it
         batch = self.session.get_inputs()[0].shape[0]
-        self.batch = batch if isinstance(batch, int) else None  # a file exported without --dynamic-batch takes this many images
+        self.batch = batch if isinstance(batch, int) else None  # a file exported with --fixed-batch takes this many images
         self.outputs = [o.name for o in self.session.get_outputs()]
 
     def __call__(self, images: np.ndarray) -> dict:

@@ -44,8 +44,9 @@ class DetectorGraph(nn.Module):
 def export_onnx(model,  # a trained model (an `MKD`) or its checkpoint file, e.g. RUN_DIR/model.pt
                 out: str | Path,  # the .onnx file to write
                 img_size: int | None = None,  # side of the square images the file takes (default: the model's; needed for a model without a fixed size)
-                dynamic_batch: bool = False,  # take any number of images per call (default: exactly one)
-                opset: int | None = None,  # ONNX opset version, 18 or more (default: the exporter's)
+                fixed_batch: int | None = None,  # take exactly this many images per call (default: any number)
+                opset: int | None = None,  # ONNX opset version, from 18 to the highest the exporter writes (default: the exporter's)
+                overwrite: bool = False,  # replace the file `out` if it exists
                 method: str = "discrepancy",  # anomaly map method; only the forward-only discrepancy map can be exported
                 progress: bool = True,  # print what was written
                ) -> Path:
@@ -55,6 +56,8 @@ def export_onnx(model,  # a trained model (an `MKD`) or its checkpoint file, e.g
     if out.suffix.lower() != ".onnx": raise ValueError(f"--out must name a .onnx file, got {str(out)!r}")
     if img_size is not None: img_size = check_integer("--img-size", img_size, 32)
     if opset is not None: opset = check_integer("--opset", opset, 18)
+    if fixed_batch is not None: fixed_batch = check_integer("--fixed-batch", fixed_batch)
+    if out.exists() and not overwrite: raise FileExistsError(f"--out {out} exists: pass --overwrite to replace it, or choose another --out")
     if missing := [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]:
         raise ModuleNotFoundError(f"exporting needs {' and '.join(missing)}: pip install 'mkd_nb[export]'")
     import onnx
@@ -64,16 +67,19 @@ def export_onnx(model,  # a trained model (an `MKD`) or its checkpoint file, e.g
         raise ValueError("--img-size: this model takes images of any size; give the size the ONNX file will take")
     if size is not None and img_size not in (None, size): raise ValueError(f"--img-size {img_size}: this model takes {size}x{size} images")
     img_size, graph, was_training = img_size or size, DetectorGraph(mkd, method), mkd.training
-    example = torch.rand(2 if dynamic_batch else 1, 3, img_size, img_size, device=mkd.device, dtype=mkd.dtype)
+    example = torch.rand(fixed_batch or 2, 3, img_size, img_size, device=mkd.device, dtype=mkd.dtype)
     try:
         graph.eval()
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():  # the exporter's progress lines and notices
-            warnings.simplefilter("ignore")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's progress lines and notices
             program = torch.onnx.export(graph, (example,), dynamo=True, input_names=[ONNX_INPUT], output_names=graph.names,
                                         opset_version=opset, verbose=False,
-                                        dynamic_shapes=({0: torch.export.Dim("batch")},) if dynamic_batch else None)
+                                        dynamic_shapes=None if fixed_batch else ({0: torch.export.Dim("batch")},))
     finally: mkd.train(was_training)
     proto, cal = program.model_proto, mkd.calibration
+    written = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
+    if opset is not None and written != opset:  # the exporter falls back to the opset it can write, and says so only in a log
+        raise ValueError(f"--opset {opset}: the exporter can write opset {written} but not {opset}; give --opset {written} or leave it out")
     metadata = {"format": ONNX_FORMAT, "mkd_nb_version": MKD_NB_VERSION, "img_size": img_size,
                 "source": mkd.config.source, "source_origin": mkd.source.origin,  # which source weights, in words
                 "score_threshold": None if cal is None else cal.score_threshold,
@@ -81,11 +87,11 @@ def export_onnx(model,  # a trained model (an `MKD`) or its checkpoint file, e.g
                 "method": method, "map_settings": vars(graph.settings), "calibrated_maps": graph.calibrated_maps,
                 "calibration": None if cal is None else asdict(cal), "config": asdict(mkd.config),
                 "model_fingerprint": fingerprint(mkd.cloner), "trained_epochs": mkd.trained_epochs,
-                "inputs": {ONNX_INPUT: f"float32 ({'B' if dynamic_batch else 1}, 3, {img_size}, {img_size}): RGB images in [0, 1]"},
+                "inputs": {ONNX_INPUT: f"float32 ({fixed_batch or 'B'}, 3, {img_size}, {img_size}): RGB images in [0, 1]"},
                 "outputs": {n: ONNX_OUTPUTS[n] for n in graph.names}}
     for key, value in metadata.items(): proto.metadata_props.add(key=key, value=json.dumps(value))
     atomic_write(out, lambda tmp: onnx.save(proto, tmp))
     if progress:
-        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {'any number of' if dynamic_batch else 'one'} {img_size}x{img_size} "
-              f"image{'s' if dynamic_batch else ''} in, {', '.join(graph.names)} out")
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {fixed_batch or 'any number of'} {img_size}x{img_size} "
+              f"image{'' if fixed_batch == 1 else 's'} in, {', '.join(graph.names)} out")
     return out

@@ -12,8 +12,8 @@ try: import fcntl
 except ImportError: fcntl = None  # Windows
 
 # %% auto #0
-__all__ = ['DISK_RESERVE', 'LOCK_FILE', 'atomic_write', 'atomic_folder', 'append_rows', 'output_folder', 'FolderInUse',
-           'folder_lock', 'file_digest']
+__all__ = ['DISK_RESERVE', 'LOCK_FILE', 'atomic_write', 'atomic_folder', 'append_rows', 'read_rows', 'output_folder',
+           'FolderInUse', 'folder_lock', 'file_digest']
 
 # %% ../nbs/00_files.ipynb #2658f182
 def _sibling(path: Path, suffix: str = "") -> Path:
@@ -42,6 +42,7 @@ def _disk_full(path: Path, error: BaseException) -> OSError | None:
 
 def atomic_write(path: str | Path,  # the file to create or replace
                  write,  # called with a temporary path in the same folder, which it must create and fill
+                 check=None,  # called with the temporary path once written: raises if the file is not whole (for writers that hide errors)
                 ) -> Path:
     "Create `path` by `write`-ing a temporary file beside it and renaming it: `path` is complete, or as it was."
     path = _destination(path)
@@ -49,6 +50,10 @@ def atomic_write(path: str | Path,  # the file to create or replace
     tmp = _sibling(path, path.suffix)  # keep the suffix: some writers choose the format from it
     try:
         write(tmp)
+        if check is not None:
+            try: check(tmp)
+            except Exception as e: raise OSError(f"cannot write {path}: the file written is not whole ({e})") from None
+        with open(tmp, "rb") as f: os.fsync(f.fileno())  # on the disk before it takes the name
         os.replace(tmp, path)
     except Exception as e:
         tmp.unlink(missing_ok=True)
@@ -85,17 +90,28 @@ def append_rows(path: str | Path,  # the CSV file (created, with `header`, if it
                ) -> Path:
     "Append `rows` to the CSV file `path`, flushed to disk before returning; the header is written first if the file is new."
     path, header = _destination(path), list(header)
-    new = not path.exists() or path.stat().st_size == 0
-    try:
-        with open(path, "a", newline="") as f:
+    size = path.stat().st_size if path.exists() else 0
+    with open(path, "a", newline="") as f:
+        try:
             w = csv.writer(f)
-            if new: w.writerow(header)
+            if size == 0: w.writerow(header)
             w.writerows([r.get(k, "") for k in header] if isinstance(r, dict) else r for r in rows)
             f.flush(); os.fsync(f.fileno())
-    except OSError as e:
-        if (full := _disk_full(path, e)) is not None: raise full from None
-        raise
+        except BaseException as e:
+            try: f.truncate(size); os.fsync(f.fileno())  # no part of a row is left: the file is as it was
+            except OSError: pass
+            if isinstance(e, OSError) and (full := _disk_full(path, e)) is not None: raise full from None
+            raise
     return path
+
+def read_rows(path: str | Path,  # a CSV file written by `append_rows`
+             ) -> list[dict]:
+    "The whole rows of the CSV file `path`, as dicts by column name: a last line cut short (no line end, or too few fields) is left out."
+    with open(path, newline="") as f: text = f.read()
+    if not text.endswith("\n"): text = text[:text.rfind("\n") + 1]  # a process killed while writing its last row
+    rows = list(csv.reader(text.splitlines(keepends=True)))
+    if not rows: return []
+    return [dict(zip(rows[0], r)) for r in rows[1:] if len(r) == len(rows[0])]
 
 # %% ../nbs/00_files.ipynb #6a9e4c5b
 def output_folder(path: str | Path,  # the folder to create, or an existing folder
@@ -120,6 +136,7 @@ LOCK_FILE = ".mkd_nb.lock"  # in a folder a job is writing, held while it runs
 
 class FolderInUse(BlockingIOError):
     "Another job holds the lock of an output folder."
+    def __str__(self): return self.strerror  # the message alone, without "[Errno 11]"
 
 def _try_lock(f) -> bool:
     "Take an exclusive lock on the open file `f` without waiting; False if another process (or job) holds one."

@@ -14,9 +14,10 @@ from PIL import Image, ImageFile, ImageOps
 from .files import atomic_write
 
 # %% auto #0
-__all__ = ['HIGH_BIT_DEPTH', 'INTERPOLATIONS', 'IMAGE_EXTENSIONS', 'MAX_PIXELS', 'DRAFT_OVERSAMPLING', 'standard_mode',
-           'image_array', 'resize_image', 'image_size', 'map_over_image', 'open_image', 'read_image', 'list_images',
-           'find_images', 'as_array', 'outline_of', 'colorize', 'overlay', 'overlay_panel', 'save_png']
+__all__ = ['HIGH_BIT_DEPTH', 'INTERPOLATIONS', 'IMAGE_EXTENSIONS', 'MAX_PIXELS', 'DRAFT_OVERSAMPLING', 'OUTPUT_IMAGES',
+           'standard_mode', 'image_array', 'resize_image', 'image_size', 'map_over_image', 'open_image', 'read_image',
+           'list_images', 'find_images', 'as_array', 'outline_of', 'colorize', 'overlay', 'overlay_panel', 'reads_back',
+           'save_png']
 
 # %% ../nbs/00_images.ipynb #75ab932d
 HIGH_BIT_DEPTH = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # PIL modes of 16-bit (and 32-bit integer) pixels
@@ -144,11 +145,15 @@ def read_image(path: str | Path,  # an image file
     return image_array(resize_image(img, img_size, crop=crop))
 
 # %% ../nbs/00_images.ipynb #18f8e0a3
+OUTPUT_IMAGES = {"predict.json": ("overlays", "anomaly_maps"),  # a file that marks mkd_nb's outputs -> the images written beside it
+                 "metrics.csv": ("roc.png", "score_histograms.png", "examples.png"),  # by mkd_predict, mkd_evaluate, mkd_demo
+                 "auroc.csv": ("roc.png", "score_histograms.png")}
+
 def list_images(folder: str | Path,  # the folder to search
                 recursive: bool = True,  # also search its sub-folders (False: the files directly inside it)
                 exclude=(),  # folders never searched
                ) -> list[Path]:
-    "Image files in `folder`, sorted, hidden files and folders left out, folder links followed; an unreadable folder is an error."
+    "Image files in `folder`, sorted, hidden files, folders and mkd_nb's own outputs left out, folder links followed; an unreadable folder is an error."
     folder, skip = Path(folder), {Path(os.path.realpath(e)) for e in exclude}
     if not folder.is_dir(): raise FileNotFoundError(f"image folder {folder} does not exist")
     def fail(e: OSError): raise PermissionError(f"cannot read folder {e.filename}: {e.strerror or e}") from None
@@ -157,9 +162,10 @@ def list_images(folder: str | Path,  # the folder to search
         real = Path(os.path.realpath(top))
         if real in seen or real in skip: dirs[:] = []; continue  # a link back to a folder already searched, or excluded
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        written = {n for marker, outputs in OUTPUT_IMAGES.items() if marker in names for n in outputs}  # never inputs
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in written) if recursive else []
         files += [Path(top, n) for n in names if not n.startswith(".") and Path(n).suffix.lower() in IMAGE_EXTENSIONS
-                  and Path(top, n).is_file()]
+                  and n not in written and Path(top, n).is_file()]
     return sorted(files)
 
 def find_images(inputs,  # image files and folders (a path, or a list of them)
@@ -255,6 +261,11 @@ def overlay_panel(image,  # (3, H, W) or (H, W, 3) image in [0, 1]
     spacer = np.full((img.shape[0], gap, 3), 255, np.uint8)
     return np.concatenate([_uint8(img), spacer, heat_only, spacer, overlay(img, heat, outline, **kwargs)], axis=1)
 
+def reads_back(path: str | Path,  # an image file just written
+              ):
+    "Raise if the image file at `path` does not decode whole (a writer that hid a failed write, as Pillow's TIFF writer does on a full disk)."
+    with Image.open(path) as im: im.load()
+
 def save_png(array,  # a uint8 (H, W, 3) or (H, W) array, e.g. from `overlay_panel`
              path: str | Path,  # destination, a .png file
             ) -> Path:
@@ -262,4 +273,4 @@ def save_png(array,  # a uint8 (H, W, 3) or (H, W) array, e.g. from `overlay_pan
     a, path = as_array(array), Path(path)
     if a.dtype != np.uint8: raise TypeError(f"save_png writes uint8 arrays, got {a.dtype}; scale to 0-255 first")
     if path.suffix.lower() != ".png": raise ValueError(f"save_png writes .png files, not {path.name!r}")
-    return atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format="PNG"))
+    return atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format="PNG"), check=reads_back)

@@ -13,16 +13,16 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .files import append_rows, atomic_write, folder_lock, output_folder
+from .files import append_rows, atomic_write, file_digest, folder_lock, output_folder, read_rows
 from .checks import check_integer
-from .images import MAX_PIXELS, as_array, find_images, image_size, map_over_image, overlay_panel, read_image, save_png
+from .images import MAX_PIXELS, as_array, find_images, image_size, map_over_image, overlay_panel, read_image, reads_back, save_png
 
 # %% auto #0
 __all__ = ['PREDICTION_OUTPUTS', 'PREDICTION_COLUMNS', 'BACKENDS', 'save_map', 'model_outputs', 'TorchDetector', 'predict_images']
 
 # %% ../nbs/13_predict.ipynb #f4ff2465
 PREDICTION_OUTPUTS = ("predictions.csv", "skipped.csv", "notes.txt", "predict.json", "overlays", "anomaly_maps")  # what `predict_images` writes
-PREDICTION_COLUMNS = ("file", "score", "calibrated_score", "decision")  # the columns of predictions.csv
+PREDICTION_COLUMNS = ("file", "score", "calibrated_score", "decision", "sha256")  # the columns of predictions.csv (sha256: the image file's, first 12 hex digits)
 BACKENDS = ("torch", "onnx")  # what runs the model: PyTorch, or onnxruntime on a file from `mkd_nb.export` (see `mkd_nb.deploy`)
 
 def save_map(anomaly_map,  # (H, W) anomaly map, a tensor or an array
@@ -31,7 +31,7 @@ def save_map(anomaly_map,  # (H, W) anomaly map, a tensor or an array
     "Write an anomaly map as a float32 TIFF (PIL mode 'F'), atomically: the format of MVTec AD's evaluation script."
     a = as_array(anomaly_map).astype(np.float32)
     if a.ndim != 2: raise ValueError(f"an anomaly map has shape (H, W), got {a.shape}")
-    return atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format="TIFF"))
+    return atomic_write(path, lambda tmp: Image.fromarray(a).save(tmp, format="TIFF"), check=reads_back)
 
 def _notes(cal: dict | None, method: str, size: str, calibrated_maps: bool, crop: bool) -> list[str]:
     "What the outputs mean for a model with calibration `cal` (a `Calibration` as a dict) and this method, one line each."
@@ -67,15 +67,26 @@ def _clear_outputs(out: Path):
         if p.is_dir(): shutil.rmtree(p)
         else: p.unlink()
 
-def _done_rows(out: Path, options: dict) -> set[str]:
-    "The files an interrupted prediction in `out` already wrote rows for, after checking it was made with `options`."
+def _digest(path) -> str: return file_digest(path)[:12]
+
+def _done_rows(out: Path, options: dict, images: list) -> tuple[set[str], int]:
+    "The inputs an interrupted prediction in `out` finished, as they are now, and how many it must predict again; predictions.csv keeps only the former."
     try: before = json.loads((out / "predict.json").read_text())
-    except (OSError, ValueError): raise FileExistsError(f"--out {out} holds no predict.json to resume from: pass --overwrite to start again") from None
+    except (OSError, ValueError):
+        raise FileExistsError(f"--out {out} holds no predictions to resume (no predict.json): leave out --resume to start") from None
     if diff := [f"{k} {before.get(k)!r} then, {v!r} now" for k, v in options.items() if before.get(k) != v]:
         raise ValueError(f"--resume: the predictions in {out} were made with other options: {'; '.join(diff)}; "
                          "resume with the same, or pass --overwrite")
-    path = out / "predictions.csv"
-    return set() if not path.exists() else set(pd.read_csv(path, dtype={"file": str}, keep_default_na=False)["file"])
+    path, now = out / "predictions.csv", {rel: p for p, rel in images}
+    if not path.exists(): return set(), 0
+    def finished(row):  # a whole row, for the file's content now, with both of its files
+        stem = Path(row["file"]).with_suffix("").as_posix()
+        return (row["file"] not in now or row.get("sha256") == _digest(now[row["file"]])) and \
+            (out / "overlays" / f"{stem}.png").is_file() and (out / "anomaly_maps" / f"{stem}.tiff").is_file()
+    lines = len(path.read_text().strip().splitlines()) - 1  # rows, whole or not
+    kept = [r for r in read_rows(path) if finished(r)]  # a row cut short by a kill is not a row
+    atomic_write(path, lambda tmp: append_rows(tmp, PREDICTION_COLUMNS, kept))  # and nothing torn is appended to
+    return {r["file"] for r in kept}, max(lines, 0) - len(kept)
 
 # %% ../nbs/13_predict.ipynb #4b6d292e
 def model_outputs(maps,  # (B, H, W) anomaly maps, a tensor
@@ -124,10 +135,11 @@ def predict_images(model,  # a trained model (an `MKD`) or its checkpoint file, 
                    relative_to: str | Path | None = None,  # name outputs by the images' paths below this folder (default: below each folder given)
                    max_pixels: int = MAX_PIXELS,  # refuse images with more pixels than this
                    device: str | None = "auto",  # where the model runs: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps (--backend onnx: auto, cpu, cuda, cuda:N)
-                   backend: str = "torch",  # what runs the model: torch (PyTorch) or onnx (onnxruntime on a file from mkd_export; needs no PyTorch)
+                   backend: str | None = None,  # what runs the model: torch (PyTorch) or onnx (onnxruntime on a file from mkd_export; needs no PyTorch); default: onnx for a .onnx file, else torch
                    progress: bool = True,  # show progress bars, print the notes and a summary
                   ) -> pd.DataFrame:
     "Score and localize every image of `inputs`; write predictions.csv, overlays and anomaly maps to `out`; return the table."
+    if backend is None: backend = "onnx" if isinstance(model, (str, Path)) and Path(model).suffix.lower() == ".onnx" else "torch"
     if backend not in BACKENDS: raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "onnx":
         from mkd_nb.deploy import OnnxDetector, check_exportable, onnx_providers
@@ -167,7 +179,7 @@ def _shown(x: np.ndarray, heat: np.ndarray, size: tuple) -> tuple[np.ndarray, np
 def _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, max_pixels, progress, options) -> pd.DataFrame:
     "`predict_images` once its inputs are checked, its model (a `TorchDetector` or an `OnnxDetector`) is loaded and it holds its folder."
     say = tqdm.write if progress else (lambda *a, **k: None)
-    done = _done_rows(out, options) if resume else set()
+    done, again = _done_rows(out, options, images) if resume else (set(), 0)
     if resume and (out / "skipped.csv").exists(): done |= set(pd.read_csv(out / "skipped.csv", dtype={"file": str})["file"])
     cal, size, calibrated_maps, crop = detector.calibration, detector.img_size, detector.calibrated_maps, detector.crop
     todo, bad = [], []
@@ -188,6 +200,8 @@ def _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, max
     atomic_write(out / "notes.txt", lambda tmp: Path(tmp).write_text("\n".join(notes) + "\n"))
     for line in notes: say(line)
     if done: say(f"resuming: {len(done)} images already done in {out}")
+    if again: say(f"{again} image{'s' if again > 1 else ''} predicted again: {'their files' if again > 1 else 'its file'} changed since, "
+                  "or the row or outputs were not whole")
 
     def flush(batch):
         if not batch: return
@@ -198,7 +212,8 @@ def _predict(detector, images, out, skip_bad, batch_size, overwrite, resume, max
             save_png(overlay_panel(shown, heat, heat > 0.5 if calibrated_maps else None), out / "overlays" / f"{stem}.png")
             save_map(o["maps"][i] if own is None else map_over_image(o["maps"][i], own, crop), out / "anomaly_maps" / f"{stem}.tiff")
             score = repr(float(o["scores"][i]))  # the float32 score, exactly
-            rows.append([rel, score, "", ""] if cal is None else [rel, score, f"{float(o['calibrated_scores'][i]):.6g}", int(o["decisions"][i])])
+            calibrated = ["", ""] if cal is None else [f"{float(o['calibrated_scores'][i]):.6g}", int(o["decisions"][i])]
+            rows.append([rel, score, *calibrated, _digest(path)])
         append_rows(out / "predictions.csv", PREDICTION_COLUMNS, rows)  # a row is on disk once its files are
         bar.update(len(batch)); batch.clear()
 

@@ -93,6 +93,9 @@ def evaluation_report(model: MKD | str | Path,  # a trained model, or its checkp
     MapSettings(method)  # a bad method fails before any work
     check_integer("--batch-size", batch_size); check_integer("--n-examples", n_examples, 0)
     category = _check_category(category)
+    if Path(out).expanduser().resolve().is_relative_to(category):
+        raise ValueError(f"--out {out} is inside --category {category}: its figures would be read as images of the category; "
+                         "choose a folder outside it")
     out = output_folder(out, "--out", () if overwrite else OUTPUTS)
     mkd = model if isinstance(model, MKD) else MKD.load(model, device=device)
     if mkd.config.img_size is None:
