@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_cli.ipynb #c4470149
 from __future__ import annotations
-import argparse, ast, importlib, importlib.util, io, os, sys, tokenize
+import argparse, ast, importlib, importlib.util, io, os, shutil, sys, tokenize
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +104,11 @@ def build_parser(prog: str,  # the command's name
             p._option_string_actions.setdefault("--" + opt[2:].replace("-", "_"), action)
     return p
 
+def _remove_empty(folder: Path):
+    "Remove `folder` and the folders below it if none of them holds a file."
+    if folder.is_dir() and not folder.is_symlink() and not any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+        shutil.rmtree(folder, ignore_errors=True)
+
 class Command:
     "A console script: the options of the library function `target`, parsed before its module is imported."
     def __init__(self,
@@ -123,13 +128,16 @@ class Command:
         "Run the command with the arguments `argv` as a shell would: faults in one line and exit status 1."
         prog = prog or self.name
         args = vars(self.parser(prog).parse_args([str(a) for a in argv]))
+        out = Path(args["out"]).expanduser() if args.get("out") else None
+        new_out = out is not None and not out.exists() and not out.is_symlink()  # a folder this run creates
         try:
             module, name = self.target.split(":")
             result = self.wrapper(getattr(importlib.import_module(module), name), **args)
-        except KeyboardInterrupt:
-            print(f"{prog}: interrupted (what was written completely is kept)", file=sys.stderr); sys.exit(130)
-        except INPUT_ERRORS as e:
-            if os.environ.get("MKD_DEBUG"): raise
+        except BaseException as e:
+            if new_out: _remove_empty(out)  # a refused or failed job leaves no empty --out behind
+            if isinstance(e, KeyboardInterrupt):
+                print(f"{prog}: interrupted (what was written completely is kept)", file=sys.stderr); sys.exit(130)
+            if not isinstance(e, INPUT_ERRORS) or os.environ.get("MKD_DEBUG"): raise
             print(f"{prog}: error: {e}", file=sys.stderr); sys.exit(1)
         return result if isinstance(result, int) and not isinstance(result, bool) else None
 

@@ -24,15 +24,16 @@ from .images import (DRAFT_OVERSAMPLING, HIGH_BIT_DEPTH, IMAGE_EXTENSIONS, INTER
                            image_array, list_images, open_image, read_image, resize_image, standard_mode)
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PRESETS', 'DATASET_CLASSES', 'DATASETS', 'FIXTURE_APPEARANCES', 'Preset',
-           'get_preset', 'three_channels', 'pil_to_tensor', 'preset_transform', 'OneClassSplit', 'one_class_split',
-           'unpack_idx_gz', 'extract_archive', 'local_datasets', 'load_image', 'MVTecAD', 'make_synthetic_mvtec',
-           'ImageFiles', 'FolderDataset', 'as_images', 'item_image', 'batch_fields', 'batch_images', 'as_dataset',
-           'IndexedImages', 'image_batches']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MAX_IMG_SIZE', 'PRESETS', 'DATASET_CLASSES', 'DATASETS', 'FIXTURE_APPEARANCES',
+           'Preset', 'get_preset', 'three_channels', 'pil_to_tensor', 'preset_transform', 'OneClassSplit',
+           'one_class_split', 'unpack_idx_gz', 'extract_archive', 'local_datasets', 'load_image', 'MVTecAD',
+           'make_synthetic_mvtec', 'ImageFiles', 'FolderDataset', 'as_images', 'item_image', 'batch_fields',
+           'batch_images', 'as_dataset', 'IndexedImages', 'image_batches']
 
 # %% ../nbs/01_data.ipynb #b81e7969
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+MAX_IMG_SIZE = 4096  # the largest --img-size a run or a study takes
 
 @dataclass(frozen=True)
 class Preset:
@@ -159,10 +160,14 @@ def one_class_split(dataset: str,  # "digits" (embedded), "mnist", "fashion_mnis
         cls = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST, "cifar10": datasets.CIFAR10}[dataset]
         made = [f for f in (root, root / cls.__name__) if not f.exists()]  # folders torchvision creates before it downloads
         try: ds = cls(root, train=train, transform=tfm, download=download)
-        except BaseException:  # offline, or no files: leave no empty folders behind
+        except BaseException as e:  # offline, or no files: leave no empty folders behind
             for f in reversed(made):
                 if f.is_dir() and not any(f.rglob("*.*")): shutil.rmtree(f, ignore_errors=True)
-            raise
+            if not isinstance(e, Exception): raise  # Ctrl-C
+            why = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            raise OSError(f"{dataset} is not in --root {root} and could not be {'downloaded' if download else 'read'} ({why}): "
+                          f"put its files there as data/README.md says (from a machine with internet, or a local copy), "
+                          "or run where the internet can be reached") from None
     return OneClassSplit(ds, ds.targets, int(normal_class), normal_only=train)
 
 def _gunzip(src: Path, dest: Path):

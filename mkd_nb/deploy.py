@@ -32,6 +32,11 @@ def check_exportable(method: str,  # an anomaly map method
                     ) -> str:
     "`method` if an ONNX graph can make its maps, else an error saying that gradient maps need a backward pass."
     if method == EXPORTABLE_METHOD: return method
+    try: from mkd_nb.localization import LOCALIZATION_METHODS  # PyTorch; where it is missing, the message below is right anyway
+    except ImportError: LOCALIZATION_METHODS = (method,)
+    if method not in LOCALIZATION_METHODS:
+        raise ValueError(f"{option} must be {EXPORTABLE_METHOD!r} (the one map an ONNX graph makes; PyTorch also makes "
+                         f"{', '.join(m for m in LOCALIZATION_METHODS if m != EXPORTABLE_METHOD)}), got {method!r}")
     raise ValueError(f"{option} {method!r} needs a backward pass (gradient maps differentiate the score with respect to the "
                      f"pixels), which an ONNX graph does not run: only the forward-only map {EXPORTABLE_METHOD!r} can be "
                      "exported and run by onnxruntime (PyTorch, --backend torch, makes the others)")
@@ -71,12 +76,18 @@ class OnnxDetector:
         if meta.get("format") != json.dumps(ONNX_FORMAT):
             raise ValueError(f"--model {path} is an ONNX file, but not a detector written by mkd_export (its metadata has no "
                              f"format {ONNX_FORMAT!r}); with a PyTorch checkpoint (model.pt) use --backend torch")
-        self.path, self.metadata = path, {k: json.loads(v) for k, v in meta.items()}  # every value is JSON
-        m = self.metadata
-        self.img_size, self.calibration, self.calibrated_maps = m["img_size"], m["calibration"], m["calibrated_maps"]
-        self.crop = m["config"].get("crop", True)  # how image files become its square input (files of mkd_nb 0.1: centre crops)
-        self.fingerprint = m["model_fingerprint"]  # the cloner's, as `mkd_nb.core.fingerprint` gives it
-        batch = self.session.get_inputs()[0].shape[0]
+        self.path, shape = path, self.session.get_inputs()[0].shape
+        try:
+            self.metadata = m = {k: json.loads(v) for k, v in meta.items()}  # every value is JSON
+            self.img_size, self.calibration, self.calibrated_maps = m["img_size"], m["calibration"], m["calibrated_maps"]
+            self.crop = m["config"].get("crop", True)  # how image files become its square input (files of mkd_nb 0.1: centre crops)
+            self.fingerprint = m["model_fingerprint"]  # the cloner's, as `mkd_nb.core.fingerprint` gives it
+            if list(shape[1:]) != [3, self.img_size, self.img_size]: raise ValueError(f"img_size {self.img_size} for a graph input of shape {shape}")
+            if self.calibration is not None: float(self.calibration["score_threshold"])
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ValueError(f"--model {path}: the mkd_nb settings in its metadata are missing or damaged ({type(e).__name__}: "
+                             f"{e}); export the model again with mkd_export") from None
+        batch = shape[0]
         self.batch = batch if isinstance(batch, int) else None  # a file exported with --fixed-batch takes this many images
         self.outputs = [o.name for o in self.session.get_outputs()]
 

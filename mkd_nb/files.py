@@ -12,8 +12,8 @@ try: import fcntl
 except ImportError: fcntl = None  # Windows
 
 # %% auto #0
-__all__ = ['DISK_RESERVE', 'LOCK_FILE', 'atomic_write', 'atomic_folder', 'append_rows', 'read_rows', 'output_folder',
-           'FolderInUse', 'folder_lock', 'file_digest']
+__all__ = ['DISK_RESERVE', 'LOCK_FILE', 'atomic_write', 'atomic_folder', 'append_rows', 'read_rows', 'FolderInUse',
+           'output_folder', 'folder_lock', 'file_digest']
 
 # %% ../nbs/00_files.ipynb #2658f182
 def _sibling(path: Path, suffix: str = "") -> Path:
@@ -114,24 +114,6 @@ def read_rows(path: str | Path,  # a CSV file written by `append_rows`
     return [dict(zip(rows[0], r)) for r in rows[1:] if len(r) == len(rows[0])]
 
 # %% ../nbs/00_files.ipynb #6a9e4c5b
-def output_folder(path: str | Path,  # the folder to create, or an existing folder
-                  option: str = "--out",  # the option that named it, for the messages
-                  outputs=(),  # names of files or folders the job writes: refuse `path` if it holds any of them
-                  hint: str = "pass --overwrite to replace them",  # how to go on when it does
-                 ) -> Path:
-    "`path` resolved, created if need be and shown to take files; an error naming `option` otherwise, or if it holds any of `outputs`."
-    path = Path(path).expanduser().resolve()
-    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{option} {path} is a file, not a folder")
-    probe = path / f".probe-{uuid.uuid4().hex[:12]}"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe.touch(); probe.unlink()
-    except OSError as e: raise OSError(f"{option} {path} cannot be written to: {e.strerror or e}") from None
-    if there := [n for n in outputs if (path / n).exists() or (path / n).is_symlink()]:
-        raise FileExistsError(f"{option} {path} already holds {', '.join(there)} of an earlier run: {hint}, or choose another {option}")
-    return path
-
-# %% ../nbs/00_files.ipynb #57b0427e
 LOCK_FILE = ".mkd_nb.lock"  # in a folder a job is writing, held while it runs
 
 class FolderInUse(BlockingIOError):
@@ -148,6 +130,39 @@ def _try_lock(f) -> bool:
     except OSError: return False
     return True
 
+def _in_use(folder, option: str, holder: str) -> FolderInUse:
+    return FolderInUse(errno.EWOULDBLOCK, f"{option} {folder} is in use by another mkd_nb job ({holder or 'another process'}): "
+                                          f"wait for it to end, or choose another {option}")
+
+def _holder(folder: Path) -> str | None:
+    "Who holds `folder`'s lock now (the text its holder wrote), or None if no job does."
+    if not (folder / LOCK_FILE).is_file(): return None
+    with open(folder / LOCK_FILE, "a+") as f:  # closing releases the lock taken to look
+        if _try_lock(f): return None
+        f.seek(0); return f.read().strip() or "another process"
+
+def output_folder(path: str | Path,  # the folder to create, or an existing folder
+                  option: str = "--out",  # the option that named it, for the messages
+                  outputs=(),  # names of files or folders the job writes: refuse `path` if it holds any of them
+                  hint: str = "pass --overwrite to replace them",  # how to go on when it does
+                 ) -> Path:
+    "`path` resolved, created if need be and shown to take files; an error naming `option` otherwise, or if it holds any of `outputs`."
+    given = Path(path).expanduser()
+    if given.is_symlink() and not given.exists():  # a dangling link: creating its target could put the folder anywhere
+        raise FileNotFoundError(f"{option} {given} is a link to {os.readlink(given)}, which does not exist: create it, or choose another {option}")
+    path = given.resolve()
+    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{option} {path} is a file, not a folder")
+    probe = path / f".probe-{uuid.uuid4().hex[:12]}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.touch(); probe.unlink()
+    except OSError as e: raise OSError(f"{option} {path} cannot be written to: {e.strerror or e}") from None
+    if (holder := _holder(path)) is not None: raise _in_use(path, option, holder)  # a job at work, not an earlier run
+    if there := [n for n in outputs if (path / n).exists() or (path / n).is_symlink()]:
+        raise FileExistsError(f"{option} {path} already holds {', '.join(there)} of an earlier run: {hint}, or choose another {option}")
+    return path
+
+# %% ../nbs/00_files.ipynb #57b0427e
 @contextmanager
 def folder_lock(folder: str | Path,  # an existing folder the job writes
                 option: str = "--out",  # the option that named it, for the message
@@ -158,9 +173,7 @@ def folder_lock(folder: str | Path,  # an existing folder the job writes
     try:
         # the lock must be on the file that is at `path` now: a job that ended may have just removed the one we opened
         if not _try_lock(f) or not path.exists() or os.fstat(f.fileno()).st_ino != path.stat().st_ino:
-            f.seek(0); holder = f.read().strip()
-            raise FolderInUse(errno.EWOULDBLOCK, f"{option} {folder} is in use by another mkd_nb job ({holder or 'another process'}): "
-                                                 f"wait for it to end, or choose another {option}")
+            f.seek(0); raise _in_use(folder, option, f.read().strip())
         f.seek(0); f.truncate(); f.write(f"process {os.getpid()}"); f.flush()
         try: yield Path(folder)
         finally: path.unlink(missing_ok=True)  # removed while still held, so no job can lock the old file after this

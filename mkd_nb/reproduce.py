@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .checks import check_integer
 from .core import MKD, MKDConfig, as_device
-from .data import DATASET_CLASSES, DATASETS, INTERPOLATIONS, MVTecAD, get_preset, make_synthetic_mvtec, one_class_split
+from .data import DATASET_CLASSES, DATASETS, INTERPOLATIONS, MAX_IMG_SIZE, MVTecAD, get_preset, make_synthetic_mvtec, one_class_split
 from .evaluation import detect, evaluate
 from .files import append_rows, atomic_write, folder_lock, output_folder
 from .localization import MapSettings
@@ -351,7 +351,7 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
     if s.needs_masks and dataset not in ("mvtec", "synthetic"):
         raise ValueError(f"--study {study} needs defect masks: use --dataset mvtec or synthetic, not {dataset}")
     if dataset in DATASETS and img_size is not None: raise ValueError(f"--img-size is fixed by the {dataset} preset; leave it out")
-    if img_size is not None: check_integer("--img-size", img_size, 32)
+    if img_size is not None: check_integer("--img-size", img_size, 32, maximum=MAX_IMG_SIZE)
     elif dataset in ("mvtec", "synthetic"): img_size = 64 if dataset == "synthetic" else get_preset("mvtec").img_size
     if n_samples is not None: check_integer("--n-samples", n_samples)
     if score_layers is not None:

@@ -16,14 +16,13 @@ from tqdm.auto import tqdm
 from .files import append_rows, atomic_write, file_digest, folder_lock, output_folder
 from .checks import check_fraction, check_integer
 from .core import MKD, MKD_NB_VERSION, MKDConfig, as_device, fingerprint, read_checkpoint
-from .data import ImageFiles, MVTecAD, get_preset, list_images
+from .data import MAX_IMG_SIZE, ImageFiles, MVTecAD, get_preset, list_images
 from .distributed import batch_norm_statistics, distributed, held_by_rank0, on_rank0, process_device, same_everywhere
 from .models import CRITICAL_LAYERS, check_layers, resolve_source
 
 # %% auto #0
 __all__ = ['MIN_ABOVE', 'RUN_CHECKPOINT_FORMAT', 'RUN_CHECKPOINT_KEYS', 'RUN_FILES', 'LOG_COLUMNS', 'COMPARED_OPTIONS',
-           'MAX_IMG_SIZE', 'held_out_split', 'held_out_share', 'training_files', 'readable_images', 'read_train_log',
-           'train_run']
+           'held_out_split', 'held_out_share', 'training_files', 'readable_images', 'read_train_log', 'train_run']
 
 # %% ../nbs/12_runs.ipynb #ccc81634
 def held_out_split(n: int,  # number of normal images
@@ -91,7 +90,6 @@ RUN_FILES = ("model.pt", "checkpoints", "train_log.csv", "run.json")  # what a r
 LOG_COLUMNS = ("epoch", "loss", "seconds")  # the columns of train_log.csv
 COMPARED_OPTIONS = ("train_dir", "category", "preset", "img_size", "epochs", "batch_size", "source", "seed", "held_out",
                     "false_alarm_rate", "crop", "score_layers")
-MAX_IMG_SIZE = 4096  # the largest --img-size a run takes
 
 def _digests(paths, root: Path) -> dict[str, str]:
     "Each file's path below `root` and the SHA-256 of its content."
