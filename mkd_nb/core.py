@@ -393,11 +393,11 @@ def calibrate(self: MKD,
     if not t["enough"]:
         warnings.warn(f"calibrated on {len(scores)} held-out normal image{'s' if len(scores) > 1 else ''}: too few for a false-alarm "
                       f"rate of {false_alarm_rate:g}, so the threshold is their highest score and new normal images will exceed "
-                      f"it about 1 time in {len(scores) + 1}; hold out at least {math.ceil(1 / false_alarm_rate) - 1} images")
+                      f"it about 1 time in {len(scores) + 1}; hold out at least {math.ceil(1 / false_alarm_rate) - 1} images", stacklevel=2)
     elif (hi := t["interval"][1]) > WIDE_INTERVAL * false_alarm_rate:
         warnings.warn(f"calibrated on {len(scores)} held-out normal images: the false-alarm rate on new normal images lies in "
                       f"[{t['interval'][0]:.3f}, {hi:.3f}] with 90% probability, up to {hi / false_alarm_rate:.1f} times the "
-                      f"{false_alarm_rate:g} asked; hold out more normal images to narrow it")
+                      f"{false_alarm_rate:g} asked; hold out more normal images to narrow it", stacklevel=2)
     self.calibration = Calibration(t["threshold"], threshold_from_normal(scores, 0.5),
                                    threshold_from_normal(maps, 1 - pixel_false_alarm_rate), threshold_from_normal(maps, 0.5),
                                    vars(settings).copy(), false_alarm_rate, pixel_false_alarm_rate, len(scores), t["n_above"],

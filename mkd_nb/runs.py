@@ -189,6 +189,7 @@ def _train_run(out, root, paths, options, device, resume, checkpoint_every, skip
     good, bad = readable_images(paths, img_size, skip_bad, progress)
     checking_seconds = time.perf_counter() - t
     for path, why in bad: say(f"skipped (unreadable): {why}")
+    if not good: raise ValueError(f"none of the {len(bad)} training images could be read (each is listed above as skipped)")
     same_everywhere([p.relative_to(root).as_posix() for p in good], "the training images", env)
     share = options["held_out"] if options["held_out"] is not None else held_out_share(len(good), options["false_alarm_rate"])
     train_idx, held_idx = held_out_split(len(good), share, options["seed"])
