@@ -82,20 +82,22 @@ def cluster_gpus(client,  # a Dask client (None: no cluster, no GPU)
 
 # %% ../nbs/19_cluster.ipynb #d088a8f1
 def _in_worker(fn, job: tuple, threads: int):
-    "`fn(*job)` on a worker, torch limited to `threads` threads."
-    if (torch := sys.modules.get("torch")) is not None: torch.set_num_threads(threads)
-    return fn(*job)
+    "`fn(*job)` with torch limited to `threads` threads (the count changes the numbers a job computes), as it was after."
+    if (torch := sys.modules.get("torch")) is None: return fn(*job)
+    before = torch.get_num_threads(); torch.set_num_threads(threads)
+    try: return fn(*job)
+    finally: torch.set_num_threads(before)
 
 def run_jobs(fn,  # the job: fn(*job) returns its result
              jobs,  # the jobs, each a tuple of `fn`'s arguments
              client=None,  # a Dask client (`cluster_client`); None: run the jobs here, one after another
              gpu: bool = False,  # each job needs a GPU: it runs on a worker that offers one
-             threads: int = 1,  # torch threads of each job on the cluster
+             threads: int = 1,  # torch threads of each job, here or on the cluster: the same count, the same numbers
             ):
     "Yield `(job, fn(*job))` for each job as it finishes: here one after another, or on `client`'s cluster."
     jobs = [tuple(job) for job in jobs]
     if client is None:
-        for job in jobs: yield job, fn(*job)
+        for job in jobs: yield job, _in_worker(fn, job, threads)
         return
     d = _distributed()
     if gpu and not cluster_gpus(client):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/18_distributed.ipynb #c127f7d9
 from __future__ import annotations
-import contextlib, inspect, os, pickle
+import contextlib, ctypes, inspect, os, pickle, signal, sys
 from dataclasses import dataclass
 
 import torch
@@ -15,9 +15,9 @@ from torch.nn.parallel import DistributedDataParallel
 from .checks import check_integer
 
 # %% auto #0
-__all__ = ['LAUNCH_VARIABLES', 'DistEnv', 'launched_env', 'current_env', 'process_device', 'distributed', 'shard_indices',
-           'step_sizes', 'process_steps', 'batch_norm_statistics', 'synced_batch_norm', 'data_parallel',
-           'average_statistics', 'on_rank0', 'held_by_rank0', 'same_everywhere', 'process_sum']
+__all__ = ['LAUNCH_VARIABLES', 'DistEnv', 'launched_env', 'current_env', 'process_device', 'stop_with_launcher', 'distributed',
+           'shard_indices', 'step_sizes', 'process_steps', 'batch_norm_statistics', 'synced_batch_norm',
+           'data_parallel', 'average_statistics', 'on_rank0', 'held_by_rank0', 'same_everywhere', 'process_sum']
 
 # %% ../nbs/18_distributed.ipynb #220c0093
 @dataclass(frozen=True)
@@ -68,6 +68,13 @@ def process_device(device,  # the device asked for (a torch.device or its name, 
         return torch.device("cuda", env.local_rank)
     return device
 
+def stop_with_launcher():
+    "On Linux, have the kernel send this process SIGTERM when its parent (torchrun's agent) dies, even by SIGKILL."
+    if not sys.platform.startswith("linux"): return
+    try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError): return
+    if os.getppid() == 1: os.kill(os.getpid(), signal.SIGTERM)  # the launcher died before the request
+
 @contextlib.contextmanager
 def distributed(device,  # this process's device: nccl for CUDA, gloo for CPUs
                ):
@@ -78,6 +85,7 @@ def distributed(device,  # this process's device: nccl for CUDA, gloo for CPUs
         return
     if missing := [k for k in ("MASTER_ADDR", "MASTER_PORT") if k not in os.environ]:
         raise ValueError(f"WORLD_SIZE={env.world_size} is set but not {', '.join(missing)}: start the processes with torchrun")
+    stop_with_launcher()  # a killed torchrun cannot stop its workers itself
     if device.type == "cuda": torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=env.rank, world_size=env.world_size)
     try: yield current_env()

@@ -41,7 +41,7 @@ class DetectorGraph(nn.Module):
         return tuple(out[n] for n in self.names)
 
 # %% ../nbs/16_export.ipynb #cca93035
-def export_onnx(model,  # a trained model (an `MKD`) or its checkpoint file, e.g. RUN_DIR/model.pt
+def export_onnx(model,  # the checkpoint file of a trained model, e.g. RUN_DIR/model.pt (in Python, an `MKD` too)
                 out: str | Path,  # the .onnx file to write
                 img_size: int | None = None,  # side of the square images the file takes (default: the model's; needed for a model without a fixed size)
                 fixed_batch: int | None = None,  # take exactly this many images per call (default: any number)

@@ -124,7 +124,7 @@ class TorchDetector:
         return {k: v.numpy() for k, v in out.items()}
 
 # %% ../nbs/13_predict.ipynb #79fd98f0
-def predict_images(model,  # a trained model (an `MKD`) or its checkpoint file, e.g. RUN_DIR/model.pt; with --backend onnx, a file from mkd_export
+def predict_images(model,  # the checkpoint file of a trained model, e.g. RUN_DIR/model.pt, or a .onnx file from mkd_export (in Python, an `MKD` too)
                    inputs: list,  # image files and folders (searched recursively, hidden files skipped)
                    out: str | Path,  # folder to write predictions.csv, overlays/ and anomaly_maps/ to
                    method: str = "discrepancy",  # anomaly map method: discrepancy, gradients, smoothgrad or gbp (--backend onnx: discrepancy)

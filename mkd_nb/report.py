@@ -78,7 +78,7 @@ def _figures(mkd: MKD, data: MVTecAD, r: dict, types: np.ndarray, method: str, m
     return figures
 
 # %% ../nbs/14_report.ipynb #6d1a396d
-def evaluation_report(model: MKD | str | Path,  # a trained model, or its checkpoint (written by MKD.save or mkd_train); calibrated for decisions
+def evaluation_report(model: MKD | str | Path,  # the checkpoint file of a trained model (written by mkd_train or MKD.save; in Python, an `MKD` too); calibrated for decisions
                       category: str | Path,  # one MVTec AD category folder, e.g. mvtec_ad/bottle (its test/ and ground_truth/)
                       out: str | Path,  # folder for metrics.csv, scores.csv and the figures (created)
                       method: str = "discrepancy",  # anomaly maps: discrepancy (fast), gradients, smoothgrad or gbp

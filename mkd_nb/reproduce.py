@@ -234,10 +234,10 @@ def measure_timing(mkd: MKD,  # a model (trained or not: timing does not depend 
 
 # %% ../nbs/11_reproduce.ipynb #02d976d3
 RESULT_COLUMNS = ("study", "setting", "dataset", "class", "seed", "source", "epochs", "img_size", "n_samples", "score_layers",
-                  "interpolation", "seconds", "metric", "value")
-_JOB_KEY = RESULT_COLUMNS[:-3]  # what a number depends on
+                  "interpolation", "seconds", "threads", "metric", "value")
+_JOB_KEY = RESULT_COLUMNS[:-4]  # what a number depends on (the torch threads too, but --threads fixes them: recorded beside the key)
 CONFIG_COLUMNS = ("source", "epochs", "img_size", "n_samples", "score_layers", "interpolation")  # settings of a run besides the study's own
-_LATER_COLUMNS = ("score_layers", "interpolation")  # absent from results files of mkd_nb 0.2.0, whose runs used the defaults ("")
+_LATER_COLUMNS = ("score_layers", "interpolation", "threads")  # absent from older results files: their runs used the defaults ("": unrecorded)
 
 def read_results(path: str | Path) -> pd.DataFrame:
     "The rows of a results.csv (an empty table if there is none yet)."
@@ -335,13 +335,14 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
               settings: str | list | None = None,  # the study's settings to run, comma-separated, e.g. all_4_layers (default: all)
               seeds: list[int] = (0,),  # seeds, one run each
               epochs: int | None = None,  # training epochs (default: the dataset's reference epochs)
-              img_size: int | None = None,  # image side, MVTec AD and synthetic only (default: 128, synthetic 64)
+              img_size: int | None = None,  # image side, 32 to 4096, MVTec AD and synthetic only (default: 128, synthetic 64)
               source: str = "imagenet",  # imagenet (falls back to random, announced, when offline), random, or a VGG16 state_dict file
               n_samples: int | None = None,  # SmoothGrad samples of the map settings (default: the paper's 50)
               score_layers: str | None = None,  # layers the score uses, comma-separated, e.g. pool3,pool4,pool5 (the reference code's); default: every trained layer
-              interpolation: str | None = None,  # resize filter of mnist, fashion_mnist, cifar10: bilinear (default) or lanczos (the reference code's CIFAR-10)
+              interpolation: str | None = None,  # resize filter of mnist, fashion_mnist, cifar10: nearest, bilinear (default), bicubic or lanczos (the reference code's CIFAR-10)
               device: str | None = "auto",  # auto (the best available), cpu, cuda, cuda:N or mps
               cluster: str | None = None,  # run the jobs on a Dask cluster: local:N (N worker processes here) or a running scheduler's address, host:port (default: one after another, here)
+              threads: int = 1,  # torch threads of each job, here or on the cluster (the count changes the trained numbers, so it is fixed and recorded)
               progress: bool = True,  # progress bar, the summary and what was written (False: errors only)
              ) -> pd.DataFrame:
     "Run `study` on `dataset`, skipping jobs already in `out/results.csv`, and draw its figures; returns this run's rows."
@@ -354,6 +355,7 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
     if img_size is not None: check_integer("--img-size", img_size, 32, maximum=MAX_IMG_SIZE)
     elif dataset in ("mvtec", "synthetic"): img_size = 64 if dataset == "synthetic" else get_preset("mvtec").img_size
     if n_samples is not None: check_integer("--n-samples", n_samples)
+    threads = check_integer("--threads", threads)
     if score_layers is not None:
         score_layers = tuple(l.strip() for l in score_layers.split(",")) if isinstance(score_layers, str) else tuple(score_layers)
         if bad := [l for l in score_layers if l not in CRITICAL_LAYERS]: raise ValueError(f"--score-layers {', '.join(bad)} unknown: choose among {', '.join(CRITICAL_LAYERS)}")
@@ -402,7 +404,7 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
                 if (todo := [n for n in names if key(n, cls, seed) not in done])]
         def write(cls, seed, name, seconds, values):  # one setting's rows, once
             if key(name, cls, seed) in done: return
-            append_rows(results_path, RESULT_COLUMNS, [(*key(name, cls, seed), seconds, metric, value)
+            append_rows(results_path, RESULT_COLUMNS, [(*key(name, cls, seed), seconds, threads, metric, value)
                                                        for metric, value in values.items() if value is not None])
             done.add(key(name, cls, seed))
         settings = dict(study=study, dataset=dataset, root=root, img_size=img_size, fixtures=out / "fixtures",
@@ -419,7 +421,7 @@ def reproduce(study: str,  # the study: layers, cloner, loss, localization, timi
                 if gpu is None: gpu = cluster_gpus(client) > 0
                 if gpu: settings["device"] = "cuda"  # the one GPU a worker sees
                 job = partial(_study_job, **settings)
-            for (cls, seed, _, _), measured in tqdm(run_jobs(job, jobs, client, gpu=gpu), total=len(jobs),
+            for (cls, seed, _, _), measured in tqdm(run_jobs(job, jobs, client, gpu=gpu, threads=threads), total=len(jobs),
                                                     desc=f"{study} on {dataset}", disable=not progress):
                 for m in measured: write(cls, seed, *m)
         res = read_results(results_path)

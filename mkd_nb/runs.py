@@ -115,14 +115,14 @@ def _write_json(path: Path, content: dict): atomic_write(path, lambda tmp: Path(
 def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.csv, checkpoints/, run.json
               train_dir: str | Path | None = None,  # a folder of normal training images (searched recursively); or give --category
               category: str | Path | None = None,  # an MVTec AD category folder, whose train/good images are the normal ones
-              img_size: int | None = None,  # side of the square images (default: the preset's, 128 for mvtec)
+              img_size: int | None = None,  # side of the square images, 32 to 4096 (default: the preset's, 128 for mvtec)
               epochs: int | None = None,  # training epochs (default: the preset's, 601 for mvtec)
               preset: str = "mvtec",  # reference settings: mvtec, digits, mnist, fashion_mnist or cifar10
               source: str = "imagenet",  # source weights: imagenet (random, announced, if they cannot be had), random, or a file
               seed: int = 0,  # random seed: source, cloner, batch order, held-out images
               device: str | None = "auto",  # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
               resume: bool = False,  # continue the run in --out from its last checkpoint (give the same options)
-              held_out: float | None = None,  # share of the normal images held out (never trained on) to calibrate on (default: a tenth, or more where --false-alarm-rate needs it: see held_out_share)
+              held_out: float | None = None,  # share of the normal images held out (never trained on) to calibrate on (default: a tenth, up to a quarter so that 4 of them lie above the threshold of --false-alarm-rate)
               false_alarm_rate: float = 0.05,  # share of new normal images the stored threshold may call anomalous
               pixel_false_alarm_rate: float = 0.001,  # share of normal map pixels above the stored map threshold (the defect outline)
               crop: bool = False,  # make non-square images square by centre-cropping (as mkd_nb 0.1); default: resize the whole image, keeping all of it
