@@ -1,5 +1,5 @@
 from configparser import ConfigParser
-import setuptools, shlex
+import os, setuptools, shlex
 
 # note: all settings are in settings.ini; edit there, not here
 config = ConfigParser(delimiters=['='])
@@ -23,6 +23,17 @@ requirements = shlex.split(cfg.get('requirements', ''))
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+extras = {'dev': dev_requirements, **{k[:-len('_requirements')]: shlex.split(v) for k, v in cfg.items()  # NAME_requirements: the extra [NAME]
+                                      if k.endswith('_requirements') and k not in ('dev_requirements', 'pip_requirements', 'conda_requirements')}}
+scripts = cfg.get('console_scripts', '').split()
+# MKD_NB_DIST=deploy builds the torch-free install from the same source: the same package, version 'X+deploy',
+# requiring only what `mkd_predict --backend onnx` uses (the [deploy] extra), with that one command, so that
+# `pip check` holds on a machine without PyTorch (the name stays: pyproject.toml fixes it)
+dist = os.environ.get('MKD_NB_DIST', '')
+if dist not in ('', 'deploy'): raise SystemExit(f"MKD_NB_DIST={dist!r}: use 'deploy' (the torch-free install) or leave it unset")
+if dist == 'deploy':
+    requirements, extras, setup_cfg['version'] = extras['deploy'], {}, setup_cfg['version'] + '+deploy'
+    scripts = [s for s in scripts if s.startswith('mkd_predict=')]
 
 setuptools.setup(
     name = cfg['lib_name'],
@@ -37,15 +48,14 @@ setuptools.setup(
     include_package_data = True,
     package_data = {cfg['lib_name']: ['paper_results.csv']},  # the paper's numbers: data/paper_results.csv (mkd_nb/paper_results.csv links to it)
     install_requires = requirements,
-    extras_require = {'dev': dev_requirements, **{k[:-len('_requirements')]: shlex.split(v) for k, v in cfg.items()  # NAME_requirements: the extra [NAME]
-                                                  if k.endswith('_requirements') and k not in ('dev_requirements', 'pip_requirements', 'conda_requirements')}},
+    extras_require = extras,
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),
     long_description_content_type = 'text/markdown',
     zip_safe = False,
     entry_points = {
-        'console_scripts': cfg.get('console_scripts','').split(),
+        'console_scripts': scripts,
         'nbdev': [f'{cfg.get("lib_path")}={cfg.get("lib_path")}._modidx:d']
     },
     **setup_cfg)

@@ -5,6 +5,7 @@ step, so that a reduced run says exactly what it is and the reference run can be
 
     python bench/bench_cifar10.py --img-size 64 --classes 0 1 2 3 4 5 6 7 8 9 --epochs 30 --curve 5 10 20 30
     python bench/bench_cifar10.py --img-size 224 --classes 0 --epochs 8 --curve 1 2 4 8 --test-per-class 200
+    python bench/bench_cifar10.py --img-size 224 --classes 0 --epochs 2 --curve 2 --test-per-class 20 --train-per-class 500  # a timing probe
 
 The test images' source features are computed once per size and test subset and kept in --work (every class is
 scored on the same images); each curve point scores the test images with the cloner of that epoch. Rows are appended to
@@ -63,6 +64,7 @@ if __name__ == "__main__":
     ap.add_argument("--epochs", type=int, default=201)
     ap.add_argument("--curve", type=int, nargs="+", default=[201], help="epochs at which the test images are scored")
     ap.add_argument("--test-per-class", type=int, default=1000, help="test images of each class (1000: the whole test split)")
+    ap.add_argument("--train-per-class", type=int, default=5000, help="training images of the normal class (5000: all; fewer for a timing probe)")
     ap.add_argument("--source", default="imagenet")
     ap.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", 2)))
     ap.add_argument("--root", default="data", help="folder holding cifar10/{train,test}")
@@ -94,7 +96,8 @@ if __name__ == "__main__":
           f"({a.test_per_class} per class), their source features in {test_seconds:.0f} s", flush=True)
     for c in a.classes:
         name = DATASET_CLASSES["cifar10"][c]
-        train = Subset(train_tree, np.flatnonzero(np.array(train_tree.targets) == c).tolist())
+        normal = np.random.default_rng(a.seed).permutation(np.flatnonzero(np.array(train_tree.targets) == c))[:a.train_per_class]
+        train = Subset(train_tree, np.sort(normal).tolist())
         labels = (targets[keep] != c).astype(int)
         mkd = MKD.from_preset("cifar10", source=source, img_size=S, seed=a.seed, epochs=a.epochs, device="cpu")
 

@@ -91,6 +91,9 @@ def append_rows(path: str | Path,  # the CSV file (created, with `header`, if it
     "Append `rows` to the CSV file `path`, flushed to disk before returning; the header is written first if the file is new."
     path, header = _destination(path), list(header)
     size = path.stat().st_size if path.exists() else 0
+    if size:  # rows by another header would land in the wrong columns
+        with open(path, newline="") as f: found = next(csv.reader(f), [])
+        if found != header: raise ValueError(f"{path} has the columns {','.join(found)}, not {','.join(header)}: write these rows to another file")
     with open(path, "a", newline="") as f:
         try:
             w = csv.writer(f)

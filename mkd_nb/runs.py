@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_runs.ipynb #88ebe353
 from __future__ import annotations
-import csv, json, math, platform, time, warnings
+import json, math, platform, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Subset
 from tqdm.auto import tqdm
 
-from .files import append_rows, atomic_write, file_digest, folder_lock, output_folder
+from .files import append_rows, atomic_write, file_digest, folder_lock, output_folder, read_rows
 from .checks import check_fraction, check_integer
 from .core import MKD, MKD_NB_VERSION, MKDConfig, as_device, fingerprint, read_checkpoint
 from .data import MAX_IMG_SIZE, ImageFiles, MVTecAD, get_preset, list_images
@@ -105,9 +105,8 @@ def _differences(old: dict, new: dict, what: str) -> str:
 
 def read_train_log(path: str | Path,  # a run's train_log.csv
                   ) -> list[dict]:
-    "The rows of a training log, as dicts with int epoch and float loss and seconds."
-    with open(path, newline="") as f:
-        return [{"epoch": int(r["epoch"]), "loss": float(r["loss"]), "seconds": float(r["seconds"])} for r in csv.DictReader(f)]
+    "The whole rows of a training log (a last row cut short by a killed process left out), with int epoch and float loss and seconds."
+    return [{"epoch": int(r["epoch"]), "loss": float(r["loss"]), "seconds": float(r["seconds"])} for r in read_rows(path)]
 
 def _write_json(path: Path, content: dict): atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(content, indent=1) + "\n"))
 
