@@ -6,7 +6,7 @@ Two paths (README, "Install"):
   cpu      `pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu` first, then `pip install -e .`
 
     python bench/bench_install.py --paths default cpu --out bench/results/install
-    python bench/bench_install.py --paths default --demo    # also times `mkd_demo` in the default environment
+    python bench/bench_install.py --paths default --demo    # also times `mkd_demo` (the README's command) there
 
 Where download.pytorch.org cannot be reached (this project's CI machine reaches only PyPI, Debian and npm), the cpu path
 is measured with the nearest substitute the machine holds, and the row says so: torch 2.13.0+cpu from the machine's
@@ -53,8 +53,8 @@ def wheel_mb(report: Path) -> tuple[float, int]:
     return sum(p.stat().st_size for p in local if p.is_file()) / 1e6, len(urls) - len(local)
 
 
-def measure(path: str, work: Path, demo: bool) -> dict:
-    "Install the project by `path` into a fresh environment under `work`; the measurements."
+def measure(path: str, work: Path, demo: bool, out: Path) -> dict:
+    "Install the project by `path` into a fresh environment under `work`; the measurements (and the demo's table, to `out`)."
     env = work / f"venv_{path}"
     venv.create(env, with_pip=True)  # system_site_packages=False: nothing of the machine's packages is seen
     pip, py = env / "bin" / "pip", env / "bin" / "python"
@@ -80,9 +80,8 @@ def measure(path: str, work: Path, demo: bool) -> dict:
     tv = subprocess.run([py, "-c", "import torchvision, mkd_nb.core"], capture_output=True, text=True)
     row["imports"] = "ok" if tv.returncode == 0 else "failed: " + tv.stderr.strip().splitlines()[-1][:150]
     row["pip_check"] = subprocess.run([pip, "check"], capture_output=True, text=True).returncode == 0
-    if demo:
-        out = work / "demo"
-        row["demo_seconds"] = round(timed([env / "bin" / "mkd_demo", "--out", out], cwd=work), 1)
+    row["demo_seconds"] = round(timed([env / "bin" / "mkd_demo", "--out", work / "demo"], cwd=work), 1) if demo else ""
+    if demo: shutil.copy(work / "demo" / "auroc.csv", out / f"demo_auroc_{path}.csv")
     return row
 
 
@@ -95,6 +94,6 @@ if __name__ == "__main__":
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     for path in a.paths:
         with tempfile.TemporaryDirectory() as work:
-            row = measure(path, Path(work), a.demo)
+            row = measure(path, Path(work), a.demo, out)
         print(row, flush=True)
         append_rows(out / "install.csv", list(row), [row])

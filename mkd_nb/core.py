@@ -22,7 +22,7 @@ from .checks import check_fraction, check_integer, check_number
 from .data import as_images, get_preset, image_batches
 from .localization import MapSettings, anomaly_maps, discrepancy_maps
 from .losses import WEIGHTINGS, mkd_loss
-from .metrics import false_alarm_threshold, threshold_from_normal
+from .metrics import false_alarm_threshold, normal_scores_needed, threshold_from_normal
 from .models import CLONER_WIDTHS, CRITICAL_LAYERS, Cloner, Source, check_layers
 from .training import train_cloner
 
@@ -393,7 +393,7 @@ def calibrate(self: MKD,
     if not t["enough"]:
         warnings.warn(f"calibrated on {len(scores)} held-out normal image{'s' if len(scores) > 1 else ''}: too few for a false-alarm "
                       f"rate of {false_alarm_rate:g}, so the threshold is their highest score and new normal images will exceed "
-                      f"it about 1 time in {len(scores) + 1}; hold out at least {math.ceil(1 / false_alarm_rate) - 1} images", stacklevel=2)
+                      f"it about 1 time in {len(scores) + 1}; hold out at least {normal_scores_needed(false_alarm_rate)} images", stacklevel=2)
     elif (hi := t["interval"][1]) > WIDE_INTERVAL * false_alarm_rate:
         warnings.warn(f"calibrated on {len(scores)} held-out normal images: the false-alarm rate on new normal images lies in "
                       f"[{t['interval'][0]:.3f}, {hi:.3f}] with 90% probability, up to {hi / false_alarm_rate:.1f} times the "

@@ -19,8 +19,8 @@ from .checks import check_fraction
 
 # %% auto #0
 __all__ = ['MAX_QUANTILE_VALUES', 'MetricUndefined', 'image_auroc', 'Detection', 'has_soft_weights', 'defect_pixels', 'f1_max',
-           'threshold_from_normal', 'precision_recall_at', 'false_alarm_threshold', 'pixel_auroc', 'pro_curve', 'aupro',
-           'paper_pixel_auroc']
+           'threshold_from_normal', 'precision_recall_at', 'false_alarm_threshold', 'normal_scores_needed',
+           'pixel_auroc', 'pro_curve', 'aupro', 'paper_pixel_auroc']
 
 # %% ../nbs/07_metrics.ipynb #7d907911
 class MetricUndefined(ValueError):
@@ -121,6 +121,11 @@ def false_alarm_threshold(normal,  # anomaly scores of held-out normal images on
     lo, hi = beta.ppf([(1 - confidence) / 2, (1 + confidence) / 2], n + 1 - k, k)
     return {"threshold": float(v[k - 1]), "rate": rate, "n_normal": n, "n_above": int((v > v[k - 1]).sum()),
             "enough": bool(enough), "interval": (float(lo), float(hi))}
+
+def normal_scores_needed(rate: float = 0.05,  # share of new normal images the threshold may call anomalous
+                        ) -> int:
+    "The fewest held-out normal scores for which `false_alarm_threshold` holds `rate` (1/rate - 1); with fewer, it is their maximum."
+    return math.ceil(1 / check_fraction("the false-alarm rate", rate)) - 1
 
 # %% ../nbs/07_metrics.ipynb #4b85a96e
 def _maps_and_masks(maps, masks, soft: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ from torch.utils.data import Subset
 from tqdm.auto import tqdm
 
 from .files import append_rows, atomic_write, file_digest, folder_lock, output_folder, read_rows
+from .metrics import normal_scores_needed
 from .checks import check_fraction, check_integer
 from .core import MKD, MKD_NB_VERSION, MKDConfig, as_device, fingerprint, read_checkpoint
 from .data import MAX_IMG_SIZE, ImageFiles, MVTecAD, get_preset, list_images
@@ -21,8 +22,8 @@ from .distributed import batch_norm_statistics, distributed, held_by_rank0, on_r
 from .models import CRITICAL_LAYERS, check_layers, resolve_source
 
 # %% auto #0
-__all__ = ['MIN_ABOVE', 'RUN_CHECKPOINT_FORMAT', 'RUN_CHECKPOINT_KEYS', 'RUN_FILES', 'LOG_COLUMNS', 'COMPARED_OPTIONS',
-           'held_out_split', 'held_out_share', 'training_files', 'readable_images', 'read_train_log', 'train_run']
+__all__ = ['RUN_CHECKPOINT_FORMAT', 'RUN_CHECKPOINT_KEYS', 'RUN_FILES', 'LOG_COLUMNS', 'COMPARED_OPTIONS', 'held_out_split',
+           'held_out_share', 'training_files', 'readable_images', 'read_train_log', 'train_run']
 
 # %% ../nbs/12_runs.ipynb #ccc81634
 def held_out_split(n: int,  # number of normal images
@@ -38,15 +39,12 @@ def held_out_split(n: int,  # number of normal images
     order = np.random.default_rng(seed).permutation(n)
     return sorted(order[n_held:].tolist()), sorted(order[:n_held].tolist())
 
-MIN_ABOVE = 4  # held-out normal images a threshold should have above it: fewer, and the rate it holds is a guess
-
 def held_out_share(n: int,  # number of normal images
                    false_alarm_rate: float = 0.05,  # the rate the threshold is to hold
                   ) -> float:
-    "The share of `n` normal images to hold out: 10%, or more (up to a quarter) so that MIN_ABOVE of them lie above the threshold."
+    "The share of `n` normal images to hold out: a tenth, or more (up to a quarter) so that the threshold of `false_alarm_rate` holds it."
     n = check_integer("the number of images", n, 1)
-    needed = math.ceil((MIN_ABOVE + 1) / check_fraction("--false-alarm-rate", false_alarm_rate)) - 1
-    return min(0.25, max(0.1, needed / n))
+    return min(0.25, max(0.1, normal_scores_needed(check_fraction("--false-alarm-rate", false_alarm_rate)) / n))
 
 # %% ../nbs/12_runs.ipynb #f7f3bc31
 def training_files(train_dir: str | Path | None = None,  # a folder of normal images, searched recursively
@@ -121,7 +119,7 @@ def train_run(out: str | Path,  # the run folder to write: model.pt, train_log.c
               seed: int = 0,  # random seed: source, cloner, batch order, held-out images
               device: str | None = "auto",  # auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps
               resume: bool = False,  # continue the run in --out from its last checkpoint (give the same options)
-              held_out: float | None = None,  # share of the normal images held out (never trained on) to calibrate on (default: a tenth, up to a quarter so that 4 of them lie above the threshold of --false-alarm-rate)
+              held_out: float | None = None,  # share of the normal images held out (never trained on) to calibrate on (default: a tenth, or up to a quarter where a tenth is fewer than the 1/rate - 1 images the threshold of --false-alarm-rate needs)
               false_alarm_rate: float = 0.05,  # share of new normal images the stored threshold may call anomalous
               pixel_false_alarm_rate: float = 0.001,  # share of normal map pixels above the stored map threshold (the defect outline)
               crop: bool = False,  # make non-square images square by centre-cropping (as mkd_nb 0.1); default: resize the whole image, keeping all of it
