@@ -4,13 +4,16 @@
 
 Serves SITE_DIR over http on localhost and, on every page: no console error, no uncaught exception, no failed
 request; every image decoded (natural width above zero); every internal link resolves (the file is served with
-status 200, and an anchor exists in it). Search for "discrepancy" and "AU-PRO" lists the pages that must have them.
+status 200, and an anchor exists in it); a link to the repository's issues (where a reader reports one). Search for "discrepancy" and "AU-PRO" lists the pages that must have them.
 Screenshots of the home page, a reference page and a study page go to DIR. Exits 1, listing each fault, if any.
 """
-import argparse, functools, html.parser, os, shutil, sys, tempfile, threading, time, urllib.error, urllib.parse, urllib.request
+import argparse, configparser, functools, html.parser, os, shutil, sys, tempfile, threading, time, urllib.error, urllib.parse, urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+_cfg = configparser.ConfigParser(delimiters=["="], interpolation=None)
+_cfg.read(Path(__file__).resolve().parent.parent / "settings.ini", encoding="utf-8")
+ISSUES = _cfg["DEFAULT"]["git_url"].rstrip("/") + "/issues"  # every page links there (the theme's footer)
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # Debian's chromium; CHROMIUM=/usr/bin/google-chrome on GitHub's runners
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
@@ -104,6 +107,7 @@ def main():
                 faults += [f"{page}: {e}" for e in events]
                 faults += [f"{page}: image {src} not decoded (natural width {w})" for src, w in imgs if not w]
                 faults += check_links(base, page, hrefs)
+                if ISSUES not in hrefs: faults.append(f"{page}: no link to report an issue ({ISSUES})")
             for name, (page, at) in SCREENSHOTS.items():  # before the searches, which leave their terms highlighted
                 tab.goto(base + page, wait_until="load"); tab.wait_for_load_state("networkidle")
                 if at:

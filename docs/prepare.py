@@ -11,9 +11,9 @@ notebook processors (`nbdev.processors`), so that the site shows what nbdev's wo
   parameter, docstring): nbdev's `add_show_docs` inserts `show_doc(NAME)` cells, and instead of executing the
   notebook's cells to evaluate them (nbdev's `exec_show_docs`), NAME is looked up in the exported module;
 - backticked names of the library link to their documentation (nbdev's `add_links`), and backticked notebook names
-  (`06_core`, `nbs/000_tour.ipynb`) to their pages.
+  (`08_core`, `nbs/000_tour.ipynb`) to their pages.
 
-Pages are named as nbdev names them (`nbs/06_core.ipynb` is `core.html`), the home page is `nbs/index.ipynb` (which
+Pages are named as nbdev names them (`nbs/08_core.ipynb` is `core.html`), the home page is `nbs/index.ipynb` (which
 README.md is generated from), and the sidebar follows the reading order of its "reading order" section: a notebook
 missing from that section stops the build.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 from execnb.nbio import read_nb
-from nbdev.doclinks import _nbpath2html  # nbdev's page name of a notebook: nbs/06_core.ipynb -> core.html
+from nbdev.doclinks import _nbpath2html  # nbdev's page name of a notebook: nbs/08_core.ipynb -> core.html
 from nbdev.process import NBProcessor, Processor
 from nbdev.processors import (add_links, add_show_docs, ai_magics, clean_magics, filter_stream_, hide_, hide_line,
                               mv_exports, populate_language, rm_export, rm_header_dash, strip_ansi, strip_hidden_metadata)
@@ -51,7 +51,7 @@ def notebooks():
 
 
 def page(rel):
-    "nbdev's page name of notebook `rel` (relative to nbs/), without suffix: 06_core.ipynb -> core"
+    "nbdev's page name of notebook `rel` (relative to nbs/), without suffix: 08_core.ipynb -> core"
     return _nbpath2html(Path(rel)).with_suffix("").as_posix()
 
 
