@@ -15,8 +15,9 @@ torch; the size differs from the CPU index's torchvision by a few MB). Wheels co
 folders where it has them (pip's configuration), so install times include no download; `wheel_mb` gives what a
 download would be (the local files the install took; `downloaded_files` counts any it fetched). One row per path is appended to --out/install.csv.
 """
-import argparse, os, platform, shutil, subprocess, sys, tempfile, time, urllib.request, venv
+import argparse, json, os, platform, shutil, subprocess, sys, tempfile, time, urllib.request, venv
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from mkd_nb.files import append_rows
 
@@ -46,8 +47,6 @@ def timed(cmd: list, **kw) -> float:
 
 def wheel_mb(report: Path) -> tuple[float, int]:
     "Megabytes of the local wheel files an install report (`pip install --report`) lists, and how many it took from elsewhere."
-    import json
-    from urllib.parse import unquote, urlparse
     urls = [i["download_info"]["url"] for i in json.loads(report.read_text())["install"]]
     local = [Path(unquote(urlparse(u).path)) for u in urls if u.startswith("file:")]
     return sum(p.stat().st_size for p in local if p.is_file()) / 1e6, len(urls) - len(local)
